@@ -1,0 +1,90 @@
+"""moor7: the Python SDK for the 7moor (七陌) V7 OpenAPI.
+
+An asyncio client (:class:`AsyncClient`) with a blocking facade (:class:`Client`), typed
+models, signing, retries and the account quota built in::
+
+    import moor7
+
+    async with moor7.AsyncClient(appkey="2000103", secret_key="...") as client:
+        pool = await client.get_number_pool()
+
+    with moor7.Client(appkey="2000103", secret_key="...") as client:
+        groups = client.list_display_number_groups()
+"""
+
+from __future__ import annotations
+
+from ._client import DEFAULT_BASE_URL, AsyncClient
+from ._limits import Limiter, LocalLimiter, Unlimited, default_limiter
+from ._models import (
+    CHINA_STANDARD_TIME,
+    CallAbility,
+    NumberGroup,
+    NumberPool,
+    NumberStatus,
+    PhoneNumber,
+    RegisterStatus,
+    ResourceType,
+    SipNumber,
+    SipStatus,
+)
+from ._signing import HmacSigner, OutgoingRequest, Signer
+from ._sync import Client
+from ._version import version as __version__
+from .exceptions import (
+    APIError,
+    AuthenticationError,
+    ClientClosedError,
+    ConfigurationError,
+    InvalidResponseError,
+    Moor7Error,
+    NetworkError,
+    RateLimitError,
+    RequestTimeout,
+    ResponseDecodeError,
+    ResponseShapeError,
+    ServerError,
+    TransportError,
+    UsageError,
+    WrongEventLoopError,
+)
+
+# Sorted with plain sorted(); tests/test_exported_members.py checks it.
+__all__ = [
+    "APIError",
+    "AsyncClient",
+    "AuthenticationError",
+    "CHINA_STANDARD_TIME",
+    "CallAbility",
+    "Client",
+    "ClientClosedError",
+    "ConfigurationError",
+    "DEFAULT_BASE_URL",
+    "HmacSigner",
+    "InvalidResponseError",
+    "Limiter",
+    "LocalLimiter",
+    "Moor7Error",
+    "NetworkError",
+    "NumberGroup",
+    "NumberPool",
+    "NumberStatus",
+    "OutgoingRequest",
+    "PhoneNumber",
+    "RateLimitError",
+    "RegisterStatus",
+    "RequestTimeout",
+    "ResourceType",
+    "ResponseDecodeError",
+    "ResponseShapeError",
+    "ServerError",
+    "Signer",
+    "SipNumber",
+    "SipStatus",
+    "TransportError",
+    "Unlimited",
+    "UsageError",
+    "WrongEventLoopError",
+    "__version__",
+    "default_limiter",
+]

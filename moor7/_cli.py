@@ -1,0 +1,292 @@
+"""The ``moor7`` command: look at an account's numbers from a shell.
+
+::
+
+    moor7 --sandbox numbers          # against an embedded fake gateway, no account needed
+    moor7 numbers --json             # credentials from MOOR7_APPKEY / MOOR7_SECRET_KEY
+    moor7 groups --appkey 2000103    # the secret still from MOOR7_SECRET_KEY
+
+Exit status: 0 on success, 1 when the call failed, 2 for bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import logging
+import os
+import sys
+import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TextIO
+
+import attrs
+
+from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._limits import Unlimited
+from ._models import NumberGroup, NumberPool, PhoneNumber, SipNumber
+from ._sync import Client
+from ._version import version
+from .exceptions import ConfigurationError, Moor7Error
+
+__all__ = ["main"]
+
+
+def _options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # The options are accepted before and after the command ("moor7 --json numbers" and
+    # "moor7 numbers --json"); after it, an option left out must not reset one given
+    # before, hence SUPPRESS there.
+    default = None if top else argparse.SUPPRESS
+
+    def option(*names: str, **kwargs: Any) -> None:
+        if kwargs.get("action") != "store_true" or not top:
+            kwargs.setdefault("default", default)
+        if kwargs.get("action") == "store_true" and not top:
+            kwargs["default"] = argparse.SUPPRESS
+        parser.add_argument(*names, **kwargs)
+
+    option(
+        "--sandbox",
+        action="store_true",
+        help="run against an embedded fake gateway with demo credentials and data",
+    )
+    option("--appkey", help="the account id (default: $MOOR7_APPKEY)")
+    option("--secret-key", help="the secret key (default: $MOOR7_SECRET_KEY)")
+    option("--base-url", help=f"the gateway (default: $MOOR7_BASE_URL or {DEFAULT_BASE_URL})")
+    option("--timeout", type=float, help="seconds per attempt (default: 10)")
+    option("--max-retries", type=int, help="retries after a failed attempt (default: 3)")
+    option("--json", action="store_true", help="print JSON instead of a table")
+    option("-v", "--verbose", action="store_true", help="log each attempt and retry to stderr")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="moor7",
+        description="Query a 7moor (七陌) V7 account's number pool and display-number groups.",
+        epilog=(
+            "Credentials come from --appkey/--secret-key or the MOOR7_APPKEY and "
+            "MOOR7_SECRET_KEY environment variables (prefer the environment: command "
+            "lines are visible to other users of the machine). Exit status: 0 success, "
+            "1 the call failed, 2 bad usage or configuration."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"moor7 {version}")
+    _options(parser, top=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, text in (
+        ("numbers", "the number pool (号码池): display, service and SIP numbers"),
+        ("groups", "the display-number groups (外显号组)"),
+    ):
+        _options(commands.add_parser(name, help=text, description=text), top=False)
+    return parser
+
+
+# -- output ---------------------------------------------------------------------------
+
+
+def _width(text: str) -> int:
+    # Chinese characters take two columns in a terminal.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, enum.Enum):
+        return value.name.lower()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, list):
+        return ", ".join(_cell(item) for item in value) or "-"
+    if isinstance(value, NumberGroup):
+        return value.name or value.id
+    return str(value)
+
+
+def _table(out: TextIO, title: str, headers: Sequence[str], rows: list[list[Any]]) -> None:
+    out.write(f"{title} ({len(rows)})\n")
+    if not rows:
+        out.write("  (none)\n\n")
+        return
+    cells = [[_cell(value) for value in row] for row in rows]
+    widths = [max(_width(h), *(_width(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    for row in [list(headers), *cells]:
+        padded = (text + " " * (widths[i] - _width(text)) for i, text in enumerate(row))
+        out.write("  " + "  ".join(padded).rstrip() + "\n")
+    out.write("\n")
+
+
+def _phone_rows(numbers: list[PhoneNumber]) -> list[list[Any]]:
+    return [
+        [
+            n.number,
+            n.call_ability,
+            n.status,
+            n.resource_type,
+            n.line,
+            n.concurrency,
+            n.groups,
+            n.update_time,
+        ]
+        for n in numbers
+    ]
+
+
+def _sip_rows(numbers: list[SipNumber]) -> list[list[Any]]:
+    return [
+        [
+            n.number,
+            n.status,
+            n.register_status,
+            n.register_device,
+            n.coding_formats,
+            n.is_nat,
+            n.is_webrtc,
+            n.update_time,
+        ]
+        for n in numbers
+    ]
+
+
+def _print_pool(out: TextIO, pool: NumberPool) -> None:
+    phone_headers = ["number", "ability", "status", "type", "line", "calls", "groups", "updated"]
+    _table(out, "外显号 display numbers", phone_headers, _phone_rows(pool.display_numbers))
+    _table(out, "服务号 service numbers", phone_headers, _phone_rows(pool.service_numbers))
+    sip_headers = ["number", "status", "registered", "device", "codecs", "NAT", "WebRTC", "updated"]
+    _table(out, "SIP numbers", sip_headers, _sip_rows(pool.sip_numbers))
+    out.write(f"request id: {pool.request_id or '-'}\n")
+
+
+def _print_groups(out: TextIO, groups: list[NumberGroup]) -> None:
+    _table(out, "外显号组 display-number groups", ["id", "name"], [[g.id, g.name] for g in groups])
+
+
+def _to_json(value: Any) -> Any:
+    if attrs.has(type(value)):
+        return {
+            field.name: _to_json(getattr(value, field.name))
+            for field in attrs.fields(type(value))
+            # raw repeats everything (and a SIP password); the password stays out too.
+            if field.name not in ("raw", "password")
+        }
+    if isinstance(value, list):
+        return [_to_json(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+# -- running ----------------------------------------------------------------------------
+
+
+class _LogFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        if record.getMessage() == "stamina.retry_scheduled":
+            extra = record.__dict__
+            return (
+                f"moor7: retry {extra.get('stamina.retry_num')} in "
+                f"{extra.get('stamina.wait_for')}s after {extra.get('stamina.caused_by')}"
+            )
+        return super().format(record)
+
+
+@contextmanager
+def _logging_to_stderr(*, verbose: bool) -> Iterator[None]:
+    # Without this, stamina's retry warnings would reach stderr bare
+    # ("stamina.retry_scheduled"); the command says what failed at the end instead, and
+    # --verbose shows every attempt. Restored afterwards: main() may run in-process.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LogFormatter("moor7: %(message)s"))
+    saved = []
+    for name in ("moor7", "stamina"):
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if verbose else logging.ERROR)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, level, propagate in saved:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+
+@contextmanager
+def _client(args: argparse.Namespace) -> Iterator[Client]:
+    if not args.sandbox:
+        with Client(
+            args.appkey,
+            args.secret_key,
+            base_url=args.base_url,
+            timeout=args.timeout or DEFAULT_TIMEOUT,
+            max_retries=DEFAULT_MAX_RETRIES if args.max_retries is None else args.max_retries,
+        ) as client:
+            yield client
+        return
+    # Imported here: the fake gateway (aiohttp.web) is only needed by the sandbox.
+    from .testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway
+
+    with (
+        FakeGateway() as gateway,
+        Client(
+            DEMO_APPKEY,
+            DEMO_SECRET_KEY,
+            base_url=gateway.url,
+            timeout=args.timeout or DEFAULT_TIMEOUT,
+            limiter=Unlimited(),  # the fake gateway is not the account's quota
+        ) as client,
+    ):
+        yield client
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``moor7`` command; return its exit status."""
+    args = _parser().parse_args(argv)
+    out = sys.stdout
+    try:
+        with _logging_to_stderr(verbose=args.verbose), _client(args) as client:
+            if args.command == "numbers":
+                pool = client.get_number_pool()
+                if args.json:
+                    json.dump(_to_json(pool), out, ensure_ascii=False, indent=2)
+                    out.write("\n")
+                else:
+                    _print_pool(out, pool)
+            else:
+                groups = client.list_display_number_groups()
+                if args.json:
+                    json.dump(_to_json(groups), out, ensure_ascii=False, indent=2)
+                    out.write("\n")
+                else:
+                    _print_groups(out, groups)
+    except ConfigurationError as exc:
+        sys.stderr.write(f"moor7: error: {exc}\n")
+        return 2
+    except Moor7Error as exc:
+        sys.stderr.write(f"moor7: error: {type(exc).__name__}: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def run() -> None:  # pragma: no cover - the console-script entry point
+    """Entry point of the ``moor7`` console script and ``python -m moor7``."""
+    # A closed pipe (moor7 numbers | head) is not an error worth a traceback.
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        status = 0
+    sys.exit(status)

@@ -1,0 +1,518 @@
+"""The async core: the one request pipeline every call goes through.
+
+A call flows, in this order::
+
+    AsyncClient.request()        validate, encode the body once
+      retries (stamina)          a fresh attempt on connection errors, timeouts, 5xx, quota
+        limiter.acquire()        wait for a slot of the account's quota   (_limits.py)
+          signer.sign()          fresh m7-* headers for this very attempt (_signing.py)
+          aiohttp POST           send, read the whole answer
+        parse_response()         unwrap the envelope or raise its error   (_envelope.py)
+    converter.structure()        data -> models                           (_convert.py)
+
+The sync ``moor7.Client`` (``_sync.py``) adds nothing to this: it runs it on a
+background event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import math
+import os
+import platform
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+import aiohttp
+import attrs
+import cattrs
+import stamina
+import yarl
+
+from ._convert import make_converter
+from ._envelope import Envelope, parse_response
+from ._limits import Limiter, default_limiter
+from ._models import NumberGroup, NumberPool
+from ._signing import HmacSigner, OutgoingRequest, Signer
+from .exceptions import (
+    ClientClosedError,
+    ConfigurationError,
+    NetworkError,
+    RateLimitError,
+    RequestTimeout,
+    ResponseShapeError,
+    ServerError,
+    TransportError,
+    WrongEventLoopError,
+)
+
+__all__ = ["DEFAULT_BASE_URL", "AsyncClient"]
+
+log = logging.getLogger("moor7")
+
+T = TypeVar("T")
+
+#: The documented host of the V7 OpenAPI.
+DEFAULT_BASE_URL: Final = "http://v7openapi.7moor.com"
+NUMBER_POOL_PATH: Final = "/openapi/v1/call/query/number"
+DISPLAY_NUMBER_GROUPS_PATH: Final = "/openapi/v1/call/query/group"
+
+DEFAULT_TIMEOUT: Final = 10.0
+DEFAULT_MAX_RETRIES: Final = 3
+# A Retry-After longer than the quota's whole period says more about the gateway than
+# about when a slot frees; past it, let the caller decide.
+RETRY_AFTER_CAP: Final = 60.0
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<default>"
+
+
+_UNSET: Final = _Unset()
+
+
+def _user_agent() -> str:
+    from ._version import version
+
+    return (
+        f"moor7/{version} aiohttp/{aiohttp.__version__} "
+        f"{platform.python_implementation()}/{platform.python_version()}"
+    )
+
+
+def _resolve(value: str | None, variable: str) -> str | None:
+    if value is None:
+        value = os.environ.get(variable) or None
+    return value
+
+
+def _check_timeout(timeout: float | None) -> float | None:
+    if timeout is None:
+        return None
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        msg = f"timeout must be a positive number of seconds or None, got {timeout!r}"
+        raise ConfigurationError(msg)
+    return float(timeout)
+
+
+def _check_retries(max_retries: int) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        msg = f"max_retries must be an integer >= 0, got {max_retries!r}"
+        raise ConfigurationError(msg)
+    return max_retries
+
+
+def _check_base_url(base_url: str) -> str:
+    if not isinstance(base_url, str):
+        msg = f"base_url must be a string, got {type(base_url).__name__}"
+        raise ConfigurationError(msg)
+    try:
+        url = yarl.URL(base_url)
+    except (TypeError, ValueError) as exc:
+        msg = f"base_url is not a valid URL: {base_url!r}"
+        raise ConfigurationError(msg) from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        msg = f"base_url must be an http:// or https:// URL with a host, got {base_url!r}"
+        raise ConfigurationError(msg)
+    return str(url).rstrip("/")
+
+
+def _describe(exc: BaseException, type_: Any) -> str:
+    # The converter's own messages ("expected a list, got dict") say more than cattrs'
+    # generic "invalid value", and name only types, never values (a SIP password).
+    if type(exc) is ValueError and str(exc):
+        return str(exc)
+    return cattrs.v.format_exception(exc, type_)
+
+
+def _retry_on(exc: Exception) -> bool | float:
+    """stamina's backoff hook: which failures are worth another (freshly signed) try."""
+    if isinstance(exc, RateLimitError):
+        if exc.retry_after is not None:
+            return min(exc.retry_after, RETRY_AFTER_CAP)
+        return True
+    return isinstance(exc, (TransportError, ServerError))
+
+
+class AsyncClient:
+    """The asyncio client of the 7moor V7 OpenAPI.
+
+    Create one per application (and per event loop) and reuse it: it pools connections.
+
+    Example:
+        ::
+
+            async with moor7.AsyncClient(appkey="2000103", secret_key="...") as client:
+                pool = await client.get_number_pool()
+                groups = await client.list_display_number_groups()
+
+    Args:
+        appkey: The account id (``appKey``). Default: the ``MOOR7_APPKEY`` environment
+            variable.
+        secret_key: The account's ``secretKey``. Default: ``MOOR7_SECRET_KEY``. Not
+            needed when ``signer`` is given.
+        base_url: The gateway. Default: ``MOOR7_BASE_URL``, then
+            ``http://v7openapi.7moor.com``.
+        signer: Signs each attempt. Default: :class:`HmacSigner` with the credentials.
+        limiter: Keeps the account within its quota. Default: the process-wide
+            :func:`default_limiter` (20 calls per rolling minute per account).
+        timeout: Seconds for one attempt, from sending to the last byte of the answer;
+            ``None`` for no limit.
+        max_retries: How many times a failed call is tried again (connection errors,
+            timeouts, 5xx and over-quota answers; never authentication or other 4xx).
+        backoff_initial: Seconds before the first retry; it doubles each retry (plus
+            jitter) up to ``backoff_max``. A ``Retry-After`` from the gateway wins.
+        backoff_max: The longest wait between two attempts.
+        session: An ``aiohttp.ClientSession`` to share with the rest of the
+            application. The client then does not close it.
+
+    Raises:
+        ConfigurationError: Missing or invalid credentials or settings.
+    """
+
+    def __init__(
+        self,
+        appkey: str | None = None,
+        secret_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        signer: Signer | None = None,
+        limiter: Limiter | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 10.0,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        appkey = _resolve(appkey, "MOOR7_APPKEY")
+        if appkey is None:
+            msg = "no appkey: pass appkey=... or set the MOOR7_APPKEY environment variable"
+            raise ConfigurationError(msg)
+        if not isinstance(appkey, str) or not appkey.strip():
+            msg = f"appkey must be a non-empty string, got {type(appkey).__name__}"
+            raise ConfigurationError(msg)
+        if signer is None:
+            secret_key = _resolve(secret_key, "MOOR7_SECRET_KEY")
+            if secret_key is None:
+                msg = (
+                    "no secret key: pass secret_key=... or set the MOOR7_SECRET_KEY "
+                    "environment variable (or pass signer=...)"
+                )
+                raise ConfigurationError(msg)
+            if not isinstance(secret_key, str) or not secret_key.strip():
+                msg = f"secret_key must be a non-empty string, got {type(secret_key).__name__}"
+                raise ConfigurationError(msg)
+            signer = HmacSigner(appkey, secret_key)
+        elif secret_key is not None:
+            msg = "pass secret_key or signer, not both: the signer holds the secret"
+            raise ConfigurationError(msg)
+        elif not callable(getattr(signer, "sign", None)):
+            msg = f"signer must have a sign(request) method, got {type(signer).__name__}"
+            raise ConfigurationError(msg)
+        if limiter is not None and not callable(getattr(limiter, "acquire", None)):
+            msg = f"limiter must have an acquire(account) method, got {type(limiter).__name__}"
+            raise ConfigurationError(msg)
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            msg = f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
+            raise ConfigurationError(msg)
+        for name, value in (("backoff_initial", backoff_initial), ("backoff_max", backoff_max)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                msg = f"{name} must be a number of seconds >= 0, got {value!r}"
+                raise ConfigurationError(msg)
+
+        self.appkey: str = appkey
+        self.base_url: str = _check_base_url(
+            _resolve(base_url, "MOOR7_BASE_URL") or DEFAULT_BASE_URL
+        )
+        self.signer: Signer = signer
+        self.limiter: Limiter = limiter if limiter is not None else default_limiter()
+        self.timeout: float | None = _check_timeout(timeout)
+        self.max_retries: int = _check_retries(max_retries)
+        self._backoff_initial = float(backoff_initial)
+        self._backoff_max = float(backoff_max)
+        self._session = session
+        self._owns_session = session is None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self._converter = make_converter()
+        self._base_headers = {"content-type": "application/json", "user-agent": _user_agent()}
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<AsyncClient appkey={self.appkey!r} base_url={self.base_url!r}{state}>"
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncClient:
+        self._bind_loop()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
+
+    async def aclose(self) -> None:
+        """Close the connections this client opened. Safe to call more than once.
+
+        A session passed in with ``session=`` is left open: it belongs to the caller.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
+        # aiohttp sessions and connections belong to the loop they were made on; using
+        # them from another loop fails deep inside aiohttp, or hangs. Say so up front.
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            msg = (
+                "this AsyncClient was first used on another event loop; create one "
+                "AsyncClient per event loop (or use moor7.Client from blocking code)"
+            )
+            raise WrongEventLoopError(msg)
+        return loop
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            msg = "this client is closed; create a new one"
+            raise ClientClosedError(msg)
+        self._bind_loop()
+        if self._session is None:
+            # Timeouts are set per request; the connector's limit is aiohttp's default.
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+        return self._session
+
+    # -- the endpoints ---------------------------------------------------------------
+
+    async def get_number_pool(
+        self,
+        *,
+        timeout: float | _Unset | None = _UNSET,
+        max_retries: int | None = None,
+    ) -> NumberPool:
+        """Get the account's number pool (获取号码池): display, service and SIP numbers.
+
+        Args:
+            timeout: Override the client's per-attempt timeout for this call.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Returns:
+            The pool. Its ``request_id`` identifies the call for 7moor support.
+
+        Raises:
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        envelope = await self._call(NUMBER_POOL_PATH, None, timeout, max_retries)
+        pool: NumberPool = self._structure(envelope, NumberPool, default={})
+        return attrs.evolve(pool, request_id=envelope.request_id)
+
+    async def list_display_number_groups(
+        self,
+        *,
+        timeout: float | _Unset | None = _UNSET,
+        max_retries: int | None = None,
+    ) -> list[NumberGroup]:
+        """List the account's display-number groups (查询外显号组).
+
+        An outbound call that names a group's ``id`` shows one of that group's numbers.
+
+        Args:
+            timeout: Override the client's per-attempt timeout for this call.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Raises:
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        envelope = await self._call(DISPLAY_NUMBER_GROUPS_PATH, None, timeout, max_retries)
+        groups: list[NumberGroup] = self._structure(envelope, list[NumberGroup], default=[])
+        return groups
+
+    async def request(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | _Unset | None = _UNSET,
+        max_retries: int | None = None,
+    ) -> Any:
+        """Call any V7 OpenAPI endpoint, with the same signing, quota, retries and errors.
+
+        Example:
+            ::
+
+                agents = await client.request(
+                    "/openapi/v1/call/query/agent", {"page": 1, "limit": 100}
+                )
+
+        Args:
+            path: The endpoint's path, starting with ``/``.
+            body: The JSON object to send; ``None`` sends an empty body.
+            timeout: Override the client's per-attempt timeout for this call.
+            max_retries: Override the client's ``max_retries``. Pass ``0`` for calls that
+                must not run twice (creating a dial-out task): a timeout does not tell
+                whether the gateway acted on the call.
+
+        Returns:
+            The envelope's ``data``, decoded from JSON as it came.
+
+        Raises:
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        envelope = await self._call(path, body, timeout, max_retries)
+        return envelope.data
+
+    # -- the pipeline ----------------------------------------------------------------
+
+    def _structure(self, envelope: Envelope, type_: Any, *, default: Any) -> Any:
+        data = default if envelope.data is None else envelope.data
+        try:
+            return self._converter.structure(data, type_)
+        except Exception as exc:  # cattrs raises many types; each means "does not fit"
+            details = "; ".join(cattrs.transform_error(exc, format_exception=_describe))
+            raise ResponseShapeError(
+                f"the answer's data does not fit the model: {details}",
+                status=envelope.status,
+                request_id=envelope.request_id,
+            ) from exc
+
+    async def _call(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None,
+        timeout: float | _Unset | None,
+        max_retries: int | None,
+    ) -> Envelope:
+        if not isinstance(path, str) or not path.startswith("/"):
+            msg = f"path must be a string starting with '/', got {path!r}"
+            raise ConfigurationError(msg)
+        if body is not None and not isinstance(body, Mapping):
+            msg = f"body must be a mapping (a JSON object) or None, got {type(body).__name__}"
+            raise ConfigurationError(msg)
+        try:
+            payload = (
+                b""
+                if body is None
+                else json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
+            )
+        except (TypeError, ValueError) as exc:
+            msg = f"body cannot be sent as JSON: {exc}"
+            raise ConfigurationError(msg) from exc
+        attempt_timeout = self.timeout if isinstance(timeout, _Unset) else _check_timeout(timeout)
+        retries = self.max_retries if max_retries is None else _check_retries(max_retries)
+        session = self._get_session()
+        url = self.base_url + path
+
+        async for attempt in stamina.retry_context(
+            on=_retry_on,
+            attempts=retries + 1,
+            timeout=None,  # bounded by attempts x (timeout + backoff) instead
+            wait_initial=self._backoff_initial,
+            wait_max=self._backoff_max,
+            wait_jitter=self._backoff_initial,
+        ):
+            with attempt:
+                request = OutgoingRequest("POST", url, path, payload, attempt.num)
+                return await self._attempt(session, request, attempt_timeout)
+        raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
+
+    async def _attempt(
+        self, session: aiohttp.ClientSession, request: OutgoingRequest, timeout: float | None
+    ) -> Envelope:
+        async with self.limiter.acquire(self.appkey):
+            # Signed inside the limiter, right before sending: a wait for a slot must not
+            # age the timestamp, and each attempt needs a nonce of its own.
+            headers = await self._sign(request)
+            started = time.monotonic()
+            try:
+                async with session.post(
+                    request.url,
+                    data=request.body,
+                    headers={**self._base_headers, **headers},
+                    timeout=aiohttp.ClientTimeout(total=timeout),
+                    allow_redirects=False,
+                ) as response:
+                    body = await response.read()
+                    status, reason = response.status, response.reason
+                    response_headers = response.headers
+            except asyncio.TimeoutError as exc:
+                self._log_failure(request, started, "timeout")
+                msg = f"no complete answer within {timeout}s"
+                raise RequestTimeout(msg, path=request.path) from exc
+            except (aiohttp.ClientError, OSError) as exc:
+                if self._closed:
+                    msg = "the client was closed while the call was in flight"
+                    raise ClientClosedError(msg) from exc
+                self._log_failure(request, started, type(exc).__name__)
+                msg = f"connection to the gateway failed: {type(exc).__name__}: {exc}"
+                raise NetworkError(msg, path=request.path) from exc
+        try:
+            envelope = parse_response(
+                status=status,
+                reason=reason,
+                headers=response_headers,
+                body=body,
+                path=request.path,
+            )
+        except Exception as exc:
+            log.debug(
+                "POST %s -> %s request_id=%s attempt=%d elapsed=%.3fs error=%s",
+                request.path,
+                status,
+                getattr(exc, "request_id", None),
+                request.attempt,
+                time.monotonic() - started,
+                type(exc).__name__,
+            )
+            raise
+        log.debug(
+            "POST %s -> %s request_id=%s attempt=%d elapsed=%.3fs",
+            request.path,
+            status,
+            envelope.request_id,
+            request.attempt,
+            time.monotonic() - started,
+        )
+        return envelope
+
+    async def _sign(self, request: OutgoingRequest) -> Mapping[str, str]:
+        headers = self.signer.sign(request)
+        if inspect.isawaitable(headers):
+            headers = await headers
+        if not isinstance(headers, Mapping):
+            msg = f"the signer returned {type(headers).__name__}, not a mapping of headers"
+            raise ConfigurationError(msg)
+        return headers
+
+    def _log_failure(self, request: OutgoingRequest, started: float, what: str) -> None:
+        log.debug(
+            "POST %s -> %s attempt=%d elapsed=%.3fs",
+            request.path,
+            what,
+            request.attempt,
+            time.monotonic() - started,
+        )

@@ -1,0 +1,189 @@
+"""The envelope: what every answer of the gateway is wrapped in, and what its errors mean.
+
+A good answer::
+
+    {"success": true, "code": "200", "message": "requestSuccess", "data": ...,
+     "requestInfo": {"requestId": "bd0c...", ...}}
+
+How the gateway rejects a bad signature, an expired timestamp, a replayed nonce or an
+over-quota call is not documented (older 7moor APIs used codes 400, 403 and 500, and the
+HTTP status may be 200 or not). So an error is classified by the HTTP status, the
+envelope's code *and* its message together, and anything unrecognised falls back to a
+plain :class:`~moor7.exceptions.APIError` that still carries all four facts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import attrs
+
+from .exceptions import (
+    APIError,
+    AuthenticationError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+)
+
+__all__ = ["Envelope", "parse_response"]
+
+# Words that the gateway (or the many 7moor APIs before it) use in rejections. Matched
+# against the lower-cased message; the status and the code are checked first.
+_RATE_LIMIT_WORDS = ("限流", "频繁", "rate limit", "ratelimit", "too many", "too frequent", "quota")
+_AUTH_WORDS = (
+    "签名",
+    "鉴权",
+    "认证",
+    "时间戳",
+    "sign",
+    "auth",
+    "appkey",
+    "timestamp",
+    "nonce",
+    "forbidden",
+    "secret",
+)
+
+
+@attrs.frozen
+class Envelope:
+    """A successful answer, unwrapped."""
+
+    data: Any
+    code: str | None
+    message: str | None
+    request_id: str | None
+    status: int
+
+
+def _request_id(document: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
+    info = document.get("requestInfo")
+    if isinstance(info, Mapping):
+        request_id = info.get("requestId")
+        if isinstance(request_id, (str, int)) and not isinstance(request_id, bool):
+            return str(request_id)
+    return headers.get("X-Request-Id") or headers.get("traceId")
+
+
+def _code(document: Mapping[str, Any]) -> str | None:
+    code = document.get("code")
+    if code is None or isinstance(code, bool):
+        return None
+    return str(code)
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Parse ``Retry-After`` (seconds or an HTTP date); ``None`` if absent or unusable."""
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _error(
+    *,
+    status: int,
+    code: str | None,
+    message: str,
+    request_id: str | None,
+    path: str,
+    headers: Mapping[str, str],
+) -> APIError:
+    numeric = int(code) if code is not None and code.isdigit() else None
+    text = message.lower()
+    if status == 429 or numeric == 429 or any(w in text for w in _RATE_LIMIT_WORDS):
+        return RateLimitError(
+            message,
+            path=path,
+            status=status,
+            code=code,
+            request_id=request_id,
+            retry_after=retry_after_seconds(headers),
+        )
+    error_class: type[APIError] = APIError
+    if status in (401, 403) or numeric in (401, 403) or any(w in text for w in _AUTH_WORDS):
+        error_class = AuthenticationError
+    elif status >= 500 or (numeric is not None and 500 <= numeric < 600):
+        error_class = ServerError
+    return error_class(message, path=path, status=status, code=code, request_id=request_id)
+
+
+def parse_response(
+    *, status: int, reason: str | None, headers: Mapping[str, str], body: bytes, path: str
+) -> Envelope:
+    """Unwrap a good answer, or raise the :mod:`moor7.exceptions` error it amounts to."""
+    document: Any = None
+    if body.strip():
+        try:
+            document = json.loads(body)
+        except (UnicodeDecodeError, ValueError):
+            document = None
+    is_envelope = isinstance(document, Mapping) and ("success" in document or "code" in document)
+
+    if not is_envelope:
+        if status >= 400:
+            # A proxy's HTML error page, or an empty 5xx: the status is all we have.
+            raise _error(
+                status=status,
+                code=None,
+                message=f"HTTP {status} {reason or ''}".strip(),
+                request_id=headers.get("X-Request-Id"),
+                path=path,
+                headers=headers,
+            )
+        what = (
+            "an empty body"
+            if not body.strip()
+            else (
+                "a body that is not JSON"
+                if document is None
+                else "JSON that is not 7moor's envelope"
+            )
+        )
+        raise ResponseDecodeError(
+            f"the gateway answered with {what}",
+            path=path,
+            status=status,
+            request_id=headers.get("X-Request-Id"),
+            body=body,
+        )
+
+    assert isinstance(document, Mapping)  # for the type checker: is_envelope said so
+    code = _code(document)
+    raw_message = document.get("message")
+    message = raw_message if isinstance(raw_message, str) else None
+    request_id = _request_id(document, headers)
+    success = document.get("success")
+    ok = success is True or (success is None and code == "200")
+    if ok and status < 400:
+        return Envelope(
+            data=document.get("data"),
+            code=code,
+            message=message,
+            request_id=request_id,
+            status=status,
+        )
+    raise _error(
+        status=status,
+        code=code,
+        message=message or f"the gateway reported a failure (HTTP {status})",
+        request_id=request_id,
+        path=path,
+        headers=headers,
+    )

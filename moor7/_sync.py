@@ -1,0 +1,307 @@
+"""The sync facade: ``moor7.Client`` for blocking code, with no request logic of its own.
+
+Every ``Client`` forwards to an :class:`~moor7.AsyncClient` that runs on one background
+event loop per process, in a daemon thread started on first use and shared by all
+clients. The alternatives fail where our users call from:
+
+- ``asyncio.run()`` per call makes a new loop each time, so a pooled aiohttp session
+  (bound to its first loop) breaks on the second call, and it cannot run at all inside
+  an already running loop (Jupyter, an async framework calling a blocking helper).
+- ``nest_asyncio`` patches asyncio globally, under other people's code.
+
+One loop thread means: many threads may share one ``Client`` (Django, Flask); a call
+from inside a running loop just blocks that caller, like any blocking I/O; after
+``os.fork()`` the child lazily starts its own loop thread and its own sessions
+(gunicorn/celery pre-fork); at interpreter exit the open clients are closed on the loop
+before it stops, so nothing warns and nothing hangs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import functools
+import os
+import threading
+import weakref
+from collections.abc import Callable, Coroutine, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+from ._client import _UNSET, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, _Unset
+from ._limits import Limiter
+from ._models import NumberGroup, NumberPool
+from ._signing import Signer
+from .exceptions import ClientClosedError, UsageError
+
+__all__ = ["Client"]
+
+T = TypeVar("T")
+
+# How long interpreter exit waits for open clients to close their connections.
+_EXIT_CLOSE_TIMEOUT = 5.0
+
+
+class _LoopThread:
+    """An event loop running forever in a daemon thread; one per process."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.clients: weakref.WeakSet[AsyncClient] = weakref.WeakSet()
+        ready = threading.Event()
+        self.thread = threading.Thread(
+            target=self._run, args=(ready,), name="moor7-event-loop", daemon=True
+        )
+        self.thread.start()
+        ready.wait()
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(ready.set)
+        self.loop.run_forever()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if threading.current_thread() is self.thread:
+            coroutine.close()
+            msg = (
+                "a blocking moor7.Client call was made from moor7's own event loop "
+                "(from a signer or limiter?): it would wait for itself forever. Use "
+                "the AsyncClient there."
+            )
+            raise UsageError(msg)
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            # KeyboardInterrupt (Ctrl-C) or another interruption of the waiting thread:
+            # cancel the call on the loop, so it does not run on unobserved and the
+            # client stays usable.
+            future.cancel()
+            raise
+
+    def close_clients_and_stop(self) -> None:
+        if self.pid != os.getpid() or not self.thread.is_alive():
+            return
+
+        async def close_all() -> None:
+            clients = list(self.clients)
+            await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+
+        future = asyncio.run_coroutine_threadsafe(close_all(), self.loop)
+        try:
+            future.result(timeout=_EXIT_CLOSE_TIMEOUT)
+        except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+            future.cancel()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=_EXIT_CLOSE_TIMEOUT)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+_loop_thread: _LoopThread | None = None
+_loop_thread_lock = threading.Lock()
+# Clients inherited from the parent process across a fork. Their sessions belong to
+# the parent's loop, which does not run here: closing them would touch sockets the
+# parent still uses, and letting them be collected would warn "Unclosed client
+# session". Keeping them referenced for the life of the child does neither.
+_inherited_after_fork: list[AsyncClient] = []
+
+
+def _get_loop_thread() -> _LoopThread:
+    global _loop_thread
+    with _loop_thread_lock:
+        if _loop_thread is None or _loop_thread.pid != os.getpid():
+            _loop_thread = _LoopThread()
+            atexit.register(_loop_thread.close_clients_and_stop)
+        return _loop_thread
+
+
+def _after_fork_in_child() -> None:
+    global _loop_thread, _loop_thread_lock
+    # The lock may have been held by a thread that did not survive the fork.
+    _loop_thread_lock = threading.Lock()
+    if _loop_thread is not None:
+        _inherited_after_fork.extend(_loop_thread.clients)
+        _loop_thread = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _close_in_background(client: AsyncClient, loop_thread: _LoopThread) -> None:
+    # Runs when a Client is garbage collected without close(): schedule, never wait,
+    # since collection can happen on any thread, the loop's own included.
+    if loop_thread.pid == os.getpid() and not loop_thread.loop.is_closed():
+        # RuntimeError: the loop is shutting down, and exit closes the rest.
+        with contextlib.suppress(RuntimeError):
+            asyncio.run_coroutine_threadsafe(client.aclose(), loop_thread.loop)
+
+
+class Client:
+    """The blocking client of the 7moor V7 OpenAPI, for code that does not ``await``.
+
+    Same arguments and methods as :class:`AsyncClient`, without ``await``. It is safe to
+    share one ``Client`` between threads, to use it inside a running event loop (the
+    call blocks like any blocking I/O), and to use it in a child process after
+    ``os.fork()``.
+
+    Example:
+        ::
+
+            with moor7.Client(appkey="2000103", secret_key="...") as client:
+                pool = client.get_number_pool()
+
+    Args:
+        appkey: The account id. Default: ``MOOR7_APPKEY``.
+        secret_key: The account's secret key. Default: ``MOOR7_SECRET_KEY``.
+        base_url: The gateway. Default: ``MOOR7_BASE_URL``, then the documented host.
+        signer: Signs each attempt. Default: :class:`HmacSigner`.
+        limiter: Keeps the account within its quota. Default: the process-wide
+            :func:`default_limiter`.
+        timeout: Seconds for one attempt; ``None`` for no limit.
+        max_retries: How many times a failed call is tried again.
+        backoff_initial: Seconds before the first retry.
+        backoff_max: The longest wait between two attempts.
+
+    There is no ``session=``: an ``aiohttp.ClientSession`` belongs to the event loop it
+    was made on, and the client's loop is private. Share one ``Client`` instead.
+
+    Raises:
+        ConfigurationError: Missing or invalid credentials or settings.
+    """
+
+    def __init__(
+        self,
+        appkey: str | None = None,
+        secret_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        signer: Signer | None = None,
+        limiter: Limiter | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 10.0,
+    ) -> None:
+        # Built here, in the caller's thread, so that bad arguments fail at the call
+        # site; the AsyncClient binds to the background loop only on its first call.
+        self._make_async_client: Callable[[], AsyncClient] = functools.partial(
+            AsyncClient,
+            appkey,
+            secret_key,
+            base_url=base_url,
+            signer=signer,
+            limiter=limiter,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
+        )
+        self._async_client = self._make_async_client()
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._finalizer: weakref.finalize[Any, Client] | None = None
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return (
+            f"<Client appkey={self._async_client.appkey!r} "
+            f"base_url={self._async_client.base_url!r}{state}>"
+        )
+
+    @property
+    def appkey(self) -> str:
+        """The account id."""
+        return self._async_client.appkey
+
+    @property
+    def base_url(self) -> str:
+        """The gateway's base URL."""
+        return self._async_client.base_url
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the client's connections. Safe to call more than once."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            client = self._async_client
+            started = self._finalizer is not None and self._pid == os.getpid()
+        if self._finalizer is not None:
+            self._finalizer.detach()
+        if started:
+            _get_loop_thread().run(client.aclose())
+
+    def _run(self, call: Callable[[AsyncClient], Coroutine[Any, Any, T]]) -> T:
+        loop_thread = _get_loop_thread()
+        with self._lock:
+            if self._closed:
+                msg = "this client is closed; create a new one"
+                raise ClientClosedError(msg)
+            if self._pid != os.getpid():
+                # A child after fork: the parent's AsyncClient is bound to a loop that
+                # does not run here. Start afresh with the same settings.
+                self._async_client = self._make_async_client()
+                self._pid = os.getpid()
+                self._finalizer = None
+            client = self._async_client
+            if self._finalizer is None:
+                loop_thread.clients.add(client)
+                self._finalizer = weakref.finalize(self, _close_in_background, client, loop_thread)
+                self._finalizer.atexit = False  # exit is handled by the loop thread
+        return loop_thread.run(call(client))
+
+    def get_number_pool(
+        self,
+        *,
+        timeout: float | _Unset | None = _UNSET,
+        max_retries: int | None = None,
+    ) -> NumberPool:
+        """Get the account's number pool (获取号码池). See :meth:`AsyncClient.get_number_pool`."""
+        return self._run(lambda c: c.get_number_pool(timeout=timeout, max_retries=max_retries))
+
+    def list_display_number_groups(
+        self,
+        *,
+        timeout: float | _Unset | None = _UNSET,
+        max_retries: int | None = None,
+    ) -> list[NumberGroup]:
+        """List the display-number groups (查询外显号组).
+
+        See :meth:`AsyncClient.list_display_number_groups`.
+        """
+        return self._run(
+            lambda c: c.list_display_number_groups(timeout=timeout, max_retries=max_retries)
+        )
+
+    def request(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | _Unset | None = _UNSET,
+        max_retries: int | None = None,
+    ) -> Any:
+        """Call any V7 OpenAPI endpoint. See :meth:`AsyncClient.request`."""
+        return self._run(lambda c: c.request(path, body, timeout=timeout, max_retries=max_retries))

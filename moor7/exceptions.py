@@ -1,0 +1,232 @@
+"""Every error moor7 raises, and what each one tells you.
+
+The hierarchy::
+
+    Moor7Error
+    ├── ConfigurationError        bad or missing credentials/settings (also a ValueError)
+    ├── UsageError                the client was used in a way it cannot serve
+    │   ├── ClientClosedError     ... after close()/aclose()
+    │   └── WrongEventLoopError   ... from another event loop than its own
+    ├── TransportError            no answer reached us
+    │   ├── NetworkError          could not connect, or the connection dropped
+    │   └── RequestTimeout        no complete answer within the timeout
+    ├── APIError                  the gateway answered with an error
+    │   ├── AuthenticationError   bad appkey/signature, expired timestamp, replayed nonce
+    │   ├── RateLimitError        over the account quota (20 calls/minute)
+    │   └── ServerError           5xx: the gateway or a service behind it failed
+    └── InvalidResponseError      an answer we cannot use
+        ├── ResponseDecodeError   not JSON, or not 7moor's envelope
+        └── ResponseShapeError    a good envelope whose data does not fit the model
+
+Every exception raised while a request is in flight carries the request ``path``, and,
+once the gateway answered, the HTTP ``status`` and the ``request_id`` that 7moor support
+asks for. The underlying aiohttp/json/cattrs exception, if any, is kept as
+``__cause__``. No exception's ``str()`` or ``repr()`` contains the secret key, a
+signature or a response body.
+
+Transport errors, server errors and rate-limit errors are retried by the client
+(see ``max_retries``); what reaches you has exhausted its retries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "InvalidResponseError",
+    "Moor7Error",
+    "NetworkError",
+    "RateLimitError",
+    "RequestTimeout",
+    "ResponseDecodeError",
+    "ResponseShapeError",
+    "ServerError",
+    "TransportError",
+    "UsageError",
+    "WrongEventLoopError",
+]
+
+
+class Moor7Error(Exception):
+    """Base class of every error moor7 raises."""
+
+
+class ConfigurationError(Moor7Error, ValueError):
+    """Credentials or settings are missing or invalid; nothing was sent."""
+
+
+class UsageError(Moor7Error):
+    """The client was used in a way it cannot serve; nothing was sent."""
+
+
+class ClientClosedError(UsageError):
+    """The client was used after ``close()``/``aclose()``. Create a new client."""
+
+
+class WrongEventLoopError(UsageError):
+    """An ``AsyncClient`` was used from an event loop other than the one it started on.
+
+    aiohttp sessions and connections belong to one event loop. Create one
+    ``AsyncClient`` per event loop, or use the sync ``moor7.Client``, which runs its own
+    loop.
+    """
+
+
+class _RequestError(Moor7Error):
+    """Shared by the errors raised for a request in flight: keeps their context."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.status = status
+        self.request_id = request_id
+
+    def _context(self) -> dict[str, Any]:
+        return {"path": self.path, "status": self.status, "request_id": self.request_id}
+
+    def __str__(self) -> str:
+        parts = [f"{k}={v!r}" for k, v in self._context().items() if v is not None]
+        return f"{self.message} ({', '.join(parts)})" if parts else self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only arguments do not survive pickling by default, and Celery and
+        # multiprocessing pickle exceptions across processes.
+        return (_rebuild, (type(self), self.message, self._init_kwargs()))
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return self._context()
+
+
+def _rebuild(cls: type[_RequestError], message: str, kwargs: dict[str, Any]) -> _RequestError:
+    return cls(message, **kwargs)
+
+
+class TransportError(_RequestError):
+    """No answer reached us: the request may or may not have reached the gateway."""
+
+
+class NetworkError(TransportError):
+    """Could not connect to the gateway, or the connection dropped mid-response."""
+
+
+class RequestTimeout(TransportError):
+    """No complete answer arrived within the configured ``timeout``."""
+
+
+class APIError(_RequestError):
+    """The gateway answered with an error.
+
+    Attributes:
+        status: The HTTP status code.
+        code: The envelope's ``code`` (a string, e.g. ``"403"``), if it sent one.
+        message: The envelope's ``message``, or a description of the answer.
+        request_id: ``requestInfo.requestId``: quote it to 7moor support.
+        path: The API path that was called.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, path=path, status=status, request_id=request_id)
+        self.code = code
+
+    def _context(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "status": self.status,
+            "code": self.code,
+            "request_id": self.request_id,
+        }
+
+
+class AuthenticationError(APIError):
+    """The gateway rejected the credentials or the signature.
+
+    Check the appkey and secret key, and the host clock: the gateway rejects a
+    timestamp more than 5 minutes away from its own. Never retried.
+    """
+
+
+class RateLimitError(APIError):
+    """The gateway answered that the account is over its quota (20 calls/minute).
+
+    Attributes:
+        retry_after: Seconds the gateway asked us to wait, if it said (``Retry-After``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, path=path, status=status, code=code, request_id=request_id)
+        self.retry_after = retry_after
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {**self._context(), "retry_after": self.retry_after}
+
+
+class ServerError(APIError):
+    """The gateway answered 5xx: a failure on 7moor's side, retried by the client."""
+
+
+class InvalidResponseError(_RequestError):
+    """The gateway answered, but not with anything we can use.
+
+    Attributes:
+        body: Up to the first 4 KiB of the raw body, for debugging. It is never part of
+            ``str()`` because the gateway echoes request headers (the signature
+            among them) in its answers.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        body: bytes = b"",
+    ) -> None:
+        super().__init__(message, path=path, status=status, request_id=request_id)
+        self.body = body[:4096]
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {**self._context(), "body": self.body}
+
+
+class ResponseDecodeError(InvalidResponseError):
+    """The body is not JSON, or not 7moor's ``{success, code, message, data}`` envelope."""
+
+
+class ResponseShapeError(InvalidResponseError):
+    """The envelope is fine but its ``data`` does not fit the model.
+
+    The message says which field failed and why.
+    """

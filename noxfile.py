@@ -1,0 +1,36 @@
+"""Developer sessions: `nox` runs tests on every supported Python found, lint and typing."""
+
+from __future__ import annotations
+
+import nox
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+# The supported versions are the classifiers': one list to keep up to date.
+PYTHONS = nox.project.python_versions(PYPROJECT)
+
+nox.options.sessions = ["tests", "lint", "typing"]
+nox.options.default_venv_backend = "venv"
+# Run what is installed; a developer rarely has all four Pythons.
+nox.options.error_on_missing_interpreters = False
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (warnings are errors, see pyproject.toml)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    """mypy --strict over the package and the typing examples of the public API."""
+    session.install("-e", ".[test]", "mypy")
+    session.run("mypy")

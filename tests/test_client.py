@@ -1,0 +1,543 @@
+"""AsyncClient against the fake gateway over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import cattrs
+import pytest
+
+import moor7
+from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway, Fault
+
+NUMBER_PATH = "/openapi/v1/call/query/number"
+GROUP_PATH = "/openapi/v1/call/query/group"
+
+
+def make_client(gateway: FakeGateway, **kwargs: Any) -> moor7.AsyncClient:
+    options: dict[str, Any] = {
+        "base_url": gateway.url,
+        "limiter": moor7.Unlimited(),
+        "backoff_initial": 0,
+        "backoff_max": 0,
+    }
+    options.update(kwargs)
+    return moor7.AsyncClient(DEMO_APPKEY, DEMO_SECRET_KEY, **options)
+
+
+class TestEndpoints:
+    async def test_get_number_pool_is_typed(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        pool = await client.get_number_pool()
+        assert isinstance(pool, moor7.NumberPool)
+        assert [n.number for n in pool.display_numbers] == ["9813"]
+        assert [n.number for n in pool.service_numbers] == ["9804"]
+        assert [n.number for n in pool.sip_numbers] == ["2000"]
+        assert pool.display_numbers[0].call_ability is moor7.CallAbility.SERVICE_AND_DISPLAY
+        (call,) = gateway.calls
+        assert (call.path, call.method, call.status) == (NUMBER_PATH, "POST", 200)
+        assert pool.request_id == call.request_id
+
+    async def test_list_display_number_groups_is_typed(self, client: moor7.AsyncClient) -> None:
+        groups = await client.list_display_number_groups()
+        assert groups == [moor7.NumberGroup("5ff7c305ba185200117836f8", "客服号码组")]
+
+    async def test_calls_without_parameters_send_an_empty_json_post(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        await client.list_display_number_groups()
+        (call,) = gateway.calls
+        assert call.body == b""
+        assert call.headers["content-type"] == "application/json"
+        assert call.headers["user-agent"].startswith("moor7/")
+
+    async def test_request_reaches_any_endpoint_and_returns_data(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        agents = [{"_id": "a1", "displayName": "小王"}]
+        gateway.set_response("/openapi/v1/call/query/agent", agents)
+        data = await client.request("/openapi/v1/call/query/agent", {"page": 1, "limit": 100})
+        assert data == agents
+        call = gateway.calls[-1]
+        assert json.loads(call.body) == {"page": 1, "limit": 100}
+
+    async def test_request_sends_chinese_text_as_utf8_json(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.set_response("/openapi/v1/call/echo", None)
+        await client.request("/openapi/v1/call/echo", {"name": "客服"})
+        assert json.loads(gateway.calls[-1].body.decode("utf-8")) == {"name": "客服"}
+
+    async def test_empty_pool_and_no_groups(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.number_pool = {}
+        gateway.groups = []
+        assert await client.get_number_pool() == moor7.NumberPool()
+        assert await client.list_display_number_groups() == []
+
+    async def test_default_limiter_is_the_shared_one(self, gateway: FakeGateway) -> None:
+        async with moor7.AsyncClient(DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url) as c:
+            assert c.limiter is moor7.default_limiter()
+
+
+class TestSigning:
+    async def test_every_retry_is_signed_afresh(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.fail_next(Fault.SERVER_ERROR, times=2)
+        await client.get_number_pool()
+        calls = gateway.calls
+        assert [c.status for c in calls] == [500, 500, 200]
+        # The gateway accepted all three signatures; none re-used a nonce.
+        assert len({c.headers["m7-nonce"] for c in calls}) == 3
+        assert len({c.headers["m7-sign"] for c in calls}) == 3
+
+    async def test_an_async_signer_is_awaited_once_per_attempt(self, gateway: FakeGateway) -> None:
+        attempts: list[int] = []
+
+        class VaultSigner:
+            async def sign(self, request: moor7.OutgoingRequest) -> dict[str, str]:
+                await asyncio.sleep(0)
+                attempts.append(request.attempt)
+                return moor7.HmacSigner(DEMO_APPKEY, DEMO_SECRET_KEY).sign(request)
+
+        gateway.fail_next(Fault.SERVER_ERROR)
+        async with moor7.AsyncClient(
+            DEMO_APPKEY,
+            signer=VaultSigner(),
+            base_url=gateway.url,
+            limiter=moor7.Unlimited(),
+            backoff_initial=0,
+            backoff_max=0,
+        ) as c:
+            await c.list_display_number_groups()
+        assert attempts == [1, 2]
+
+    async def test_a_signer_returning_garbage_is_a_clear_error(self, gateway: FakeGateway) -> None:
+        class BrokenSigner:
+            def sign(self, request: moor7.OutgoingRequest) -> Any:
+                return "m7-sign: oops"
+
+        async with moor7.AsyncClient(
+            DEMO_APPKEY, signer=BrokenSigner(), base_url=gateway.url, limiter=moor7.Unlimited()
+        ) as c:
+            with pytest.raises(moor7.ConfigurationError, match="not a mapping"):
+                await c.list_display_number_groups()
+        assert gateway.calls == []
+
+
+class TestRejections:
+    async def test_wrong_secret_is_an_authentication_error_not_retried(
+        self, gateway: FakeGateway
+    ) -> None:
+        async with moor7.AsyncClient(
+            DEMO_APPKEY, "not-the-secret", base_url=gateway.url, limiter=moor7.Unlimited()
+        ) as c:
+            with pytest.raises(moor7.AuthenticationError) as excinfo:
+                await c.get_number_pool()
+        error = excinfo.value
+        assert (error.status, error.code, error.path) == (401, "401", NUMBER_PATH)
+        assert error.request_id == gateway.calls[0].request_id
+        assert "m7-sign" in error.message
+        assert len(gateway.calls) == 1
+
+    async def test_unknown_appkey(self, gateway: FakeGateway) -> None:
+        async with moor7.AsyncClient(
+            "9999999", DEMO_SECRET_KEY, base_url=gateway.url, limiter=moor7.Unlimited()
+        ) as c:
+            with pytest.raises(moor7.AuthenticationError, match="appkey"):
+                await c.get_number_pool()
+
+    async def test_injected_auth_rejection_is_not_retried(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.fail_next(Fault.AUTH_REJECT)
+        with pytest.raises(moor7.AuthenticationError):
+            await client.get_number_pool()
+        assert len(gateway.calls) == 1
+
+    async def test_over_quota_is_retried_after_retry_after(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.fail_next(Fault.RATE_LIMIT)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await client.get_number_pool()
+        # backoff is 0 for this client, so the wait is the gateway's Retry-After: 1.
+        assert loop.time() - started >= 0.95
+        assert [c.status for c in gateway.calls] == [429, 200]
+
+    async def test_over_quota_without_retries_carries_retry_after(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.fail_next(Fault.RATE_LIMIT)
+        with pytest.raises(moor7.RateLimitError) as excinfo:
+            await client.get_number_pool(max_retries=0)
+        assert excinfo.value.retry_after == 1.0
+        assert excinfo.value.status == 429
+
+    async def test_gateway_quota_reached_without_a_limiter(self) -> None:
+        async with FakeGateway(quota=2, quota_period=30) as gateway, make_client(gateway) as c:
+            await c.get_number_pool()
+            await c.get_number_pool()
+            with pytest.raises(moor7.RateLimitError):
+                await c.get_number_pool(max_retries=0)
+
+    async def test_server_errors_are_retried_then_raised(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.fail_next(Fault.SERVER_ERROR, times=10)
+        with pytest.raises(moor7.ServerError) as excinfo:
+            await client.get_number_pool(max_retries=2)
+        assert excinfo.value.status == 500
+        assert excinfo.value.request_id is not None
+        assert len(gateway.calls) == 3
+
+    async def test_html_502_is_a_server_error(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.fail_next(Fault.BAD_GATEWAY_HTML, times=10)
+        with pytest.raises(moor7.ServerError, match="HTTP 502") as excinfo:
+            await client.get_number_pool(max_retries=1)
+        assert excinfo.value.code is None
+        assert len(gateway.calls) == 2
+
+    async def test_unknown_path_is_an_api_error(self, client: moor7.AsyncClient) -> None:
+        with pytest.raises(moor7.APIError) as excinfo:
+            await client.request("/openapi/v1/no/such/thing")
+        assert type(excinfo.value) is moor7.APIError
+        assert (excinfo.value.status, excinfo.value.code) == (404, "404")
+
+    @pytest.mark.parametrize(
+        "undocumented",
+        [
+            (200, {"success": False, "code": "403", "message": "签名校验失败"}),
+            (403, {"code": 403, "message": "forbidden"}),
+            (200, {"success": False, "code": "10007", "message": "请求过于频繁"}),
+        ],
+    )
+    async def test_undocumented_rejections_over_real_http(
+        self,
+        client: moor7.AsyncClient,
+        gateway: FakeGateway,
+        undocumented: tuple[int, dict[str, Any]],
+    ) -> None:
+        status, body = undocumented
+        gateway.respond_next(status, body)
+        with pytest.raises(moor7.APIError) as excinfo:
+            await client.get_number_pool(max_retries=0)
+        expected = moor7.RateLimitError if "频繁" in body["message"] else moor7.AuthenticationError
+        assert type(excinfo.value) is expected
+        assert excinfo.value.message == body["message"]
+
+
+class TestBadAnswers:
+    @pytest.mark.parametrize("fault", [Fault.MALFORMED_JSON, Fault.NOT_ENVELOPE, Fault.EMPTY_BODY])
+    async def test_undecodable_answers_raise_decode_error_without_retry(
+        self, client: moor7.AsyncClient, gateway: FakeGateway, fault: Fault
+    ) -> None:
+        gateway.fail_next(fault)
+        with pytest.raises(moor7.ResponseDecodeError) as excinfo:
+            await client.get_number_pool()
+        assert excinfo.value.status == 200
+        assert len(gateway.calls) == 1
+
+    async def test_data_of_the_wrong_shape_is_a_shape_error(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.number_pool = {"displayNumberList": [{"_id": "1"}]}  # no number
+        with pytest.raises(moor7.ResponseShapeError) as excinfo:
+            await client.get_number_pool()
+        error = excinfo.value
+        assert "$.display_numbers[0].number" in str(error)
+        assert error.request_id == gateway.calls[0].request_id
+        assert isinstance(error.__cause__, cattrs.BaseValidationError)
+
+    async def test_groups_that_are_not_a_list(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.set_response(GROUP_PATH, {"_id": "x"})
+        with pytest.raises(moor7.ResponseShapeError, match="expected a list"):
+            await client.list_display_number_groups()
+
+
+class TestTransport:
+    async def test_timeout_raises_request_timeout(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.fail_next(Fault.SLOW, delay=2)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(moor7.RequestTimeout) as excinfo:
+            await client.get_number_pool(timeout=0.2, max_retries=0)
+        assert loop.time() - started < 1.5
+        assert isinstance(excinfo.value.__cause__, asyncio.TimeoutError)
+        assert excinfo.value.path == NUMBER_PATH
+
+    async def test_timeout_is_retried(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.fail_next(Fault.SLOW, delay=2)
+        pool = await client.get_number_pool(timeout=0.2, max_retries=1)
+        assert pool.display_numbers
+
+    async def test_dropped_connection_is_a_network_error(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.fail_next(Fault.DROP)
+        with pytest.raises(moor7.NetworkError) as excinfo:
+            await client.get_number_pool(max_retries=0)
+        assert isinstance(excinfo.value.__cause__, aiohttp.ClientError)
+
+    async def test_dropped_connection_is_retried(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.fail_next(Fault.DROP)
+        assert await client.list_display_number_groups()
+        assert [c.status for c in gateway.calls] == [None, 200]
+
+    async def test_connection_refused_is_a_network_error(self) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        # Nothing listens on the port now.
+        async with moor7.AsyncClient(
+            DEMO_APPKEY,
+            DEMO_SECRET_KEY,
+            base_url=f"http://127.0.0.1:{port}",
+            limiter=moor7.Unlimited(),
+            backoff_initial=0,
+            backoff_max=0,
+        ) as c:
+            with pytest.raises(moor7.NetworkError, match="connection to the gateway failed"):
+                await c.get_number_pool(max_retries=1)
+
+
+class TestLimiterInPipeline:
+    async def test_each_attempt_takes_a_slot(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        acquired: list[str] = []
+
+        class CountingLimiter:
+            @asynccontextmanager
+            async def acquire(self, account: str) -> AsyncIterator[None]:
+                acquired.append(account)
+                yield
+
+        gateway.fail_next(Fault.SERVER_ERROR)
+        async with make_client(gateway, limiter=CountingLimiter()) as c:
+            await c.get_number_pool()
+        assert acquired == [DEMO_APPKEY, DEMO_APPKEY]
+
+    async def test_local_limiter_keeps_a_strict_gateway_happy(self) -> None:
+        max_calls, period = 4, 0.3
+        async with (
+            FakeGateway(quota=max_calls, quota_period=period) as gateway,
+            make_client(
+                gateway, limiter=moor7.LocalLimiter(max_calls=max_calls, period=period)
+            ) as c,
+        ):
+            results = await asyncio.gather(*(c.list_display_number_groups() for _ in range(12)))
+        assert len(results) == 12
+        assert all(call.status == 200 for call in gateway.calls)
+        assert gateway.max_calls_in_window(DEMO_APPKEY, period) <= max_calls
+
+
+class TestConfiguration:
+    def test_missing_appkey_names_both_ways_to_give_it(self) -> None:
+        with pytest.raises(moor7.ConfigurationError) as excinfo:
+            moor7.AsyncClient(secret_key="s")
+        assert "appkey=" in str(excinfo.value)
+        assert "MOOR7_APPKEY" in str(excinfo.value)
+
+    def test_missing_secret_names_both_ways_to_give_it(self) -> None:
+        with pytest.raises(moor7.ConfigurationError) as excinfo:
+            moor7.AsyncClient("2000103")
+        assert "secret_key=" in str(excinfo.value)
+        assert "MOOR7_SECRET_KEY" in str(excinfo.value)
+
+    async def test_everything_from_the_environment(
+        self, gateway: FakeGateway, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("MOOR7_APPKEY", DEMO_APPKEY)
+        monkeypatch.setenv("MOOR7_SECRET_KEY", DEMO_SECRET_KEY)
+        monkeypatch.setenv("MOOR7_BASE_URL", gateway.url)
+        async with moor7.AsyncClient(limiter=moor7.Unlimited()) as c:
+            assert c.base_url == gateway.url
+            assert await c.list_display_number_groups()
+
+    def test_arguments_win_over_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("MOOR7_APPKEY", "env-key")
+        monkeypatch.setenv("MOOR7_BASE_URL", "http://env.example")
+        c = moor7.AsyncClient("arg-key", "s", base_url="https://arg.example/")
+        assert (c.appkey, c.base_url) == ("arg-key", "https://arg.example")
+
+    def test_default_base_url_is_the_documented_host(self) -> None:
+        assert moor7.AsyncClient("a", "s").base_url == "http://v7openapi.7moor.com"
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"appkey": ""},
+            {"appkey": 2000103},
+            {"secret_key": ""},
+            {"secret_key": b"bytes"},
+            {"base_url": "v7openapi.7moor.com"},
+            {"base_url": "ftp://v7openapi.7moor.com"},
+            {"base_url": 42},
+            {"timeout": -1},
+            {"timeout": 0},
+            {"timeout": float("nan")},
+            {"timeout": "10"},
+            {"max_retries": -1},
+            {"max_retries": 1.5},
+            {"backoff_initial": -1},
+            {"limiter": object()},
+            {"session": object()},
+            {"signer": object(), "secret_key": None},
+            {"signer": moor7.HmacSigner("a", "s")},  # and a secret_key: which one?
+        ],
+    )
+    def test_bad_settings_fail_at_construction(self, kwargs: dict[str, Any]) -> None:
+        options: dict[str, Any] = {"appkey": "2000103", "secret_key": "s", **kwargs}
+        with pytest.raises(moor7.ConfigurationError):
+            moor7.AsyncClient(**options)
+
+    @pytest.mark.parametrize(
+        ("path", "body"),
+        [
+            ("openapi/v1/call/query/agent", None),
+            ("/openapi/v1/call/query/agent", {"when": object()}),
+            ("/openapi/v1/call/query/agent", ["not", "an", "object"]),
+            ("/openapi/v1/call/query/agent", {"n": float("nan")}),
+        ],
+    )
+    async def test_bad_calls_fail_before_anything_is_sent(
+        self, client: moor7.AsyncClient, gateway: FakeGateway, path: str, body: Any
+    ) -> None:
+        with pytest.raises(moor7.ConfigurationError):
+            await client.request(path, body)
+        assert gateway.calls == []
+
+    async def test_bad_per_call_settings(self, client: moor7.AsyncClient) -> None:
+        with pytest.raises(moor7.ConfigurationError, match="timeout"):
+            await client.get_number_pool(timeout=-5)
+        with pytest.raises(moor7.ConfigurationError, match="max_retries"):
+            await client.get_number_pool(max_retries=-1)
+
+    def test_repr_never_shows_the_secret(self) -> None:
+        c = moor7.AsyncClient("2000103", "TOP-SECRET-VALUE")
+        assert "TOP-SECRET-VALUE" not in repr(c)
+        assert "TOP-SECRET-VALUE" not in repr(c.signer)
+        assert "2000103" in repr(c)
+
+
+class TestLifecycle:
+    async def test_closed_client_raises_a_clear_error(self, gateway: FakeGateway) -> None:
+        c = make_client(gateway)
+        await c.get_number_pool()
+        await c.aclose()
+        await c.aclose()  # idempotent
+        assert c.closed
+        with pytest.raises(moor7.ClientClosedError):
+            await c.get_number_pool()
+
+    async def test_a_shared_session_is_used_and_left_open(self, gateway: FakeGateway) -> None:
+        async with aiohttp.ClientSession() as session:
+            async with make_client(gateway, session=session) as c:
+                await c.get_number_pool()
+            assert not session.closed
+            async with session.post(gateway.url + GROUP_PATH) as response:
+                assert response.status == 401  # still usable (unsigned, so rejected)
+
+    def test_use_from_another_event_loop_is_a_clear_error(self, gateway_url: str) -> None:
+        first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+        c = moor7.AsyncClient(
+            DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway_url, limiter=moor7.Unlimited()
+        )
+        try:
+            first.run_until_complete(c.list_display_number_groups())
+            with pytest.raises(moor7.WrongEventLoopError, match="one AsyncClient per event loop"):
+                second.run_until_complete(c.list_display_number_groups())
+        finally:
+            first.run_until_complete(c.aclose())
+            first.close()
+            second.close()
+
+    async def test_closing_while_a_call_is_in_flight(self, gateway: FakeGateway) -> None:
+        gateway.fail_next(Fault.SLOW, delay=2)
+        c = make_client(gateway)
+        call = asyncio.create_task(c.get_number_pool())
+        await asyncio.sleep(0.2)
+        await c.aclose()
+        with pytest.raises(moor7.ClientClosedError):
+            await asyncio.wait_for(call, timeout=3)
+
+    async def test_cancelling_a_call_leaves_the_client_usable(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.fail_next(Fault.SLOW, delay=2)
+        call = asyncio.create_task(client.get_number_pool())
+        await asyncio.sleep(0.2)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert await client.list_display_number_groups()
+
+
+@pytest.fixture
+def gateway_url() -> Any:
+    with FakeGateway() as gw:
+        yield gw.url
+
+
+class TestLogging:
+    async def test_debug_log_has_the_facts_and_no_secrets(
+        self, client: moor7.AsyncClient, gateway: FakeGateway, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        gateway.fail_next(Fault.SERVER_ERROR)
+        with caplog.at_level(logging.DEBUG):
+            await client.get_number_pool()
+        text = caplog.text
+        request_id = gateway.calls[-1].request_id
+        assert f"POST {NUMBER_PATH} -> 200 request_id={request_id} attempt=2" in text
+        assert "-> 500" in text
+        assert "attempt=1" in text
+        for call in gateway.calls:
+            assert call.headers["m7-sign"] not in text
+        assert DEMO_SECRET_KEY not in text
+
+
+class TestSecretsInErrors:
+    async def test_no_error_shows_the_secret_or_a_signature(self, gateway: FakeGateway) -> None:
+        faults = [
+            Fault.SERVER_ERROR,
+            Fault.BAD_GATEWAY_HTML,
+            Fault.MALFORMED_JSON,
+            Fault.NOT_ENVELOPE,
+            Fault.AUTH_REJECT,
+            Fault.RATE_LIMIT,
+            Fault.DROP,
+        ]
+        errors: list[BaseException] = []
+        async with make_client(gateway, max_retries=0) as c:
+            for fault in faults:
+                gateway.fail_next(fault)
+                with pytest.raises(moor7.Moor7Error) as excinfo:
+                    await c.get_number_pool()
+                errors.append(excinfo.value)
+        signatures = [call.headers["m7-sign"] for call in gateway.calls]
+        for error in errors:
+            for text in (str(error), repr(error)):
+                assert DEMO_SECRET_KEY not in text
+                assert not any(sign in text for sign in signatures), text

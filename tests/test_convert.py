@@ -1,0 +1,246 @@
+"""The converter: the gateway's JSON, as the docs show it and as it may really come."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta
+from typing import Any
+
+import cattrs
+import pytest
+
+import moor7
+from moor7._convert import make_converter
+from moor7.testing import SAMPLE_GROUPS, SAMPLE_NUMBER_POOL
+
+CST = timedelta(hours=8)
+
+
+@pytest.fixture(scope="module")
+def converter() -> cattrs.Converter:
+    return make_converter()
+
+
+def pool_from(converter: cattrs.Converter, data: Any) -> moor7.NumberPool:
+    result: moor7.NumberPool = converter.structure(data, moor7.NumberPool)
+    return result
+
+
+class TestSeedExample:
+    """The examples of the docs' page, field by field."""
+
+    def test_display_number(self, converter: cattrs.Converter) -> None:
+        pool = pool_from(converter, SAMPLE_NUMBER_POOL)
+        (number,) = pool.display_numbers
+        assert number == moor7.PhoneNumber(
+            id="9813",
+            number="9813",
+            call_ability=moor7.CallAbility.SERVICE_AND_DISPLAY,
+            line="R00002",
+            account="2000113",
+            status=moor7.NumberStatus.ENABLED,
+            resource_type=moor7.ResourceType.TRUNK_NUMBER,
+            concurrency=1,
+            create_time=datetime(2020, 12, 8, 16, 48, 26, tzinfo=moor7.CHINA_STANDARD_TIME),
+            update_time=datetime(2020, 12, 25, 20, 6, 54, tzinfo=moor7.CHINA_STANDARD_TIME),
+            create_user="system",
+            update_user="5fce1a69eabace555a6fe899",
+            ivr_id="5fc9d5419740472c53b6099e",
+            name="111",
+            groups=[
+                moor7.NumberGroup("5fe5d170c5d23f6117477723", "555"),
+                moor7.NumberGroup("5fe5cecac5d23f6117477722", "888"),
+            ],
+        )
+
+    def test_service_number_empty_ivr_id_is_none(self, converter: cattrs.Converter) -> None:
+        (number,) = pool_from(converter, SAMPLE_NUMBER_POOL).service_numbers
+        assert number.ivr_id is None
+        assert number.groups == []
+        assert number.concurrency == 2
+
+    def test_sip_number(self, converter: cattrs.Converter) -> None:
+        (sip,) = pool_from(converter, SAMPLE_NUMBER_POOL).sip_numbers
+        assert sip == moor7.SipNumber(
+            id="5fbf752eb7d53e5edee01af0",
+            number="2000",
+            password="123456Aa",
+            status=moor7.SipStatus.ENABLED,
+            is_deleted=False,
+            register_status=moor7.RegisterStatus.REGISTERED,
+            register_device="apple ar",
+            register_time=datetime(2020, 10, 29, 16, 24, 6, tzinfo=moor7.CHINA_STANDARD_TIME),
+            busy_reply_code="486",
+            client_url="127.0.0.1:9998",
+            server_url="127.0.0.1:9999",
+            uid="5fbf752eb7d53e5edee01aeb",
+            coding_formats=["G711A", "G711U"],
+            is_nat=False,
+            is_webrtc=False,
+            account="2000063",
+            create_time=datetime(2020, 11, 26, 17, 28, 14, tzinfo=moor7.CHINA_STANDARD_TIME),
+            update_time=datetime(2020, 12, 21, 15, 58, 23, tzinfo=moor7.CHINA_STANDARD_TIME),
+            create_user="system",
+            update_user="5fbf752eb7d53e5edee01ae9",
+        )
+
+    def test_groups(self, converter: cattrs.Converter) -> None:
+        groups = converter.structure(SAMPLE_GROUPS, list[moor7.NumberGroup])
+        assert groups == [moor7.NumberGroup("5ff7c305ba185200117836f8", "客服号码组")]
+
+    def test_times_are_aware_china_standard_time(self, converter: cattrs.Converter) -> None:
+        (number,) = pool_from(converter, SAMPLE_NUMBER_POOL).display_numbers
+        assert number.create_time is not None
+        assert number.create_time.utcoffset() == CST
+        assert number.create_time.isoformat() == "2020-12-08T16:48:26+08:00"
+
+
+class TestRaw:
+    def test_every_model_keeps_its_wire_record(self, converter: cattrs.Converter) -> None:
+        pool = pool_from(converter, SAMPLE_NUMBER_POOL)
+        assert pool.raw is SAMPLE_NUMBER_POOL
+        assert pool.display_numbers[0].raw["__v"] == 0
+        assert pool.display_numbers[0].groups[0].raw == {
+            "_id": "5fe5d170c5d23f6117477723",
+            "name": "555",
+        }
+        assert pool.sip_numbers[0].raw["busyReplayCode"] == "486"
+
+    def test_raw_is_not_part_of_equality_or_repr(self, converter: cattrs.Converter) -> None:
+        group = converter.structure({"_id": "g", "name": "n", "extra": 1}, moor7.NumberGroup)
+        assert group == moor7.NumberGroup("g", "n")
+        assert "extra" not in repr(group)
+
+
+class TestSecrets:
+    def test_sip_password_is_not_in_repr(self, converter: cattrs.Converter) -> None:
+        pool = pool_from(converter, SAMPLE_NUMBER_POOL)
+        assert "123456Aa" not in repr(pool)
+        assert "123456Aa" not in repr(pool.sip_numbers[0])
+        assert "123456Aa" not in str(pool.sip_numbers[0])
+
+
+def mutated(**changes: Any) -> dict[str, Any]:
+    data = copy.deepcopy(SAMPLE_NUMBER_POOL)
+    record = data["displayNumberList"][0]
+    for key, value in changes.items():
+        if value is KeyError:
+            del record[key]
+        else:
+            record[key] = value
+    return data
+
+
+class TestTolerance:
+    """What the server may send that the docs do not promise."""
+
+    def test_unknown_fields_are_ignored(self, converter: cattrs.Converter) -> None:
+        pool = pool_from(converter, mutated(brandNew={"x": 1}))
+        assert pool.display_numbers[0].raw["brandNew"] == {"x": 1}
+
+    @pytest.mark.parametrize("field", ["line", "status", "createTime", "group", "callAbility"])
+    def test_missing_optional_fields_default(self, converter: cattrs.Converter, field: str) -> None:
+        number = pool_from(converter, mutated(**{field: KeyError})).display_numbers[0]
+        assert number.number == "9813"
+
+    def test_missing_lists_are_empty(self, converter: cattrs.Converter) -> None:
+        assert pool_from(converter, {}) == moor7.NumberPool()
+
+    def test_null_lists_are_empty(self, converter: cattrs.Converter) -> None:
+        pool = pool_from(converter, {"displayNumberList": None, "sipNumberList": None})
+        assert pool.display_numbers == []
+        assert pool.sip_numbers == []
+
+    @pytest.mark.parametrize(
+        ("wire", "expected"),
+        [
+            (3, moor7.CallAbility.SERVICE_AND_DISPLAY),
+            ("2", moor7.CallAbility.DISPLAY),  # the docs' table says "string"
+            (1, moor7.CallAbility.SERVICE),
+            (7, 7),  # not in the docs: kept, not fatal
+            ("", None),
+            (None, None),
+        ],
+    )
+    def test_call_ability(self, converter: cattrs.Converter, wire: Any, expected: Any) -> None:
+        number = pool_from(converter, mutated(callAbility=wire)).display_numbers[0]
+        assert number.call_ability == expected
+        assert type(number.call_ability) is type(expected)
+
+    @pytest.mark.parametrize(
+        ("wire", "expected"),
+        [
+            ("enable", moor7.NumberStatus.ENABLED),
+            ("disable", moor7.NumberStatus.DISABLED),
+            ("suspended", "suspended"),
+        ],
+    )
+    def test_status(self, converter: cattrs.Converter, wire: str, expected: Any) -> None:
+        assert pool_from(converter, mutated(status=wire)).display_numbers[0].status == expected
+
+    def test_unlisted_resource_type_is_kept(self, converter: cattrs.Converter) -> None:
+        number = pool_from(converter, mutated(resourceType="sipTrunk")).display_numbers[0]
+        assert number.resource_type == "sipTrunk"
+
+    @pytest.mark.parametrize(("wire", "expected"), [(1, 1), ("4", 4), ("", None), (2.0, 2)])
+    def test_concurrency_number_or_string(
+        self, converter: cattrs.Converter, wire: Any, expected: int | None
+    ) -> None:
+        number = pool_from(converter, mutated(concurrency=wire)).display_numbers[0]
+        assert number.concurrency == expected
+
+    def test_numeric_id_becomes_string(self, converter: cattrs.Converter) -> None:
+        number = pool_from(converter, mutated(_id=9813, number=9813)).display_numbers[0]
+        assert (number.id, number.number) == ("9813", "9813")
+
+    @pytest.mark.parametrize(
+        ("wire", "expected"),
+        [(False, False), (True, True), (0, False), (1, True), ("true", True), ("false", False)],
+    )
+    def test_sip_booleans(self, converter: cattrs.Converter, wire: Any, expected: bool) -> None:
+        data = copy.deepcopy(SAMPLE_NUMBER_POOL)
+        data["sipNumberList"][0].update(isNAT=wire, isWebRtc=wire, isDel=wire)
+        sip = pool_from(converter, data).sip_numbers[0]
+        assert (sip.is_nat, sip.is_webrtc, sip.is_deleted) == (expected,) * 3
+
+    def test_iso_and_epoch_times(self, converter: cattrs.Converter) -> None:
+        data = mutated(createTime="2020-12-08T08:48:26+00:00", updateTime=1607417306000)
+        number = pool_from(converter, data).display_numbers[0]
+        expected = datetime(2020, 12, 8, 16, 48, 26, tzinfo=moor7.CHINA_STANDARD_TIME)
+        assert number.create_time == expected
+        assert number.update_time == expected
+
+
+class TestShapeErrors:
+    """A value that cannot mean what the model says is an error, named by its path."""
+
+    @pytest.mark.parametrize(
+        ("changes", "where"),
+        [
+            ({"_id": {"nested": 1}}, "$.display_numbers[0].id"),
+            ({"number": KeyError}, "$.display_numbers[0].number"),
+            ({"createTime": "yesterday"}, "$.display_numbers[0].create_time"),
+            ({"concurrency": "many"}, "$.display_numbers[0].concurrency"),
+            ({"group": "555"}, "$.display_numbers[0].groups"),
+            ({"group": [{"name": "no id"}]}, "$.display_numbers[0].groups[0].id"),
+        ],
+    )
+    def test_error_names_the_field(
+        self, converter: cattrs.Converter, changes: dict[str, Any], where: str
+    ) -> None:
+        with pytest.raises(Exception) as excinfo:  # noqa: PT011 - cattrs' own error types
+            pool_from(converter, mutated(**changes))
+        messages = cattrs.transform_error(excinfo.value)
+        assert any(where in m for m in messages), messages
+
+    def test_data_that_is_not_an_object(self, converter: cattrs.Converter) -> None:
+        with pytest.raises(Exception, match="expected an object"):
+            pool_from(converter, ["not", "a", "pool"])
+
+    def test_error_messages_do_not_quote_values(self, converter: cattrs.Converter) -> None:
+        data = copy.deepcopy(SAMPLE_NUMBER_POOL)
+        data["sipNumberList"][0]["password"] = {"secret": "hunter2"}
+        with pytest.raises(Exception) as excinfo:  # noqa: PT011
+            pool_from(converter, data)
+        assert "hunter2" not in " ".join(cattrs.transform_error(excinfo.value))
+        assert "hunter2" not in str(excinfo.value)
