@@ -28,6 +28,7 @@ from ._models import (
     SipNumber,
     SipStatus,
 )
+from ._redis import RedisLimiter
 from ._signing import HmacSigner, OutgoingRequest, Signer
 from ._sync import Client
 from ._version import version as __version__
@@ -37,6 +38,7 @@ from .exceptions import (
     ClientClosedError,
     ConfigurationError,
     InvalidResponseError,
+    LimiterUnavailableError,
     Moor7Error,
     NetworkError,
     RateLimitError,
@@ -63,6 +65,7 @@ __all__ = [
     "HmacSigner",
     "InvalidResponseError",
     "Limiter",
+    "LimiterUnavailableError",
     "LocalLimiter",
     "Moor7Error",
     "NetworkError",
@@ -72,6 +75,7 @@ __all__ = [
     "OutgoingRequest",
     "PhoneNumber",
     "RateLimitError",
+    "RedisLimiter",
     "RegisterStatus",
     "RequestTimeout",
     "ResourceType",

@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import platform
+import re
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -48,6 +49,7 @@ from .exceptions import (
     ResponseShapeError,
     ServerError,
     TransportError,
+    UsageError,
     WrongEventLoopError,
 )
 
@@ -61,6 +63,10 @@ T = TypeVar("T")
 DEFAULT_BASE_URL: Final = "http://v7openapi.7moor.com"
 NUMBER_POOL_PATH: Final = "/openapi/v1/call/query/number"
 DISPLAY_NUMBER_GROUPS_PATH: Final = "/openapi/v1/call/query/group"
+
+# V7 paths are plain: letters, digits and a few marks, no query string (parameters go in
+# the JSON body). Anything else is a mistake, or an attempt to smuggle a header or host.
+_API_PATH: Final = re.compile(r"/(?!/)[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
 
 DEFAULT_TIMEOUT: Final = 10.0
 DEFAULT_MAX_RETRIES: Final = 3
@@ -119,13 +125,18 @@ def _check_base_url(base_url: str) -> str:
         raise ConfigurationError(msg)
     try:
         url = yarl.URL(base_url)
-    except (TypeError, ValueError) as exc:
+        if url.scheme not in ("http", "https") or not url.host:
+            msg = f"base_url must be an http:// or https:// URL with a host, got {base_url!r}"
+            raise ConfigurationError(msg)
+        # Both raise on a host that cannot be sent (a label over 63 characters, a bad
+        # punycode label): better here than at the first call.
+        url.host.encode("idna")
+        return str(url).rstrip("/")
+    except (TypeError, ValueError) as exc:  # UnicodeError is a ValueError
+        if isinstance(exc, ConfigurationError):
+            raise
         msg = f"base_url is not a valid URL: {base_url!r}"
         raise ConfigurationError(msg) from exc
-    if url.scheme not in ("http", "https") or not url.host:
-        msg = f"base_url must be an http:// or https:// URL with a host, got {base_url!r}"
-        raise ConfigurationError(msg)
-    return str(url).rstrip("/")
 
 
 def _describe(exc: BaseException, type_: Any) -> str:
@@ -140,7 +151,8 @@ def _retry_on(exc: Exception) -> bool | float:
     """stamina's backoff hook: which failures are worth another (freshly signed) try."""
     if isinstance(exc, RateLimitError):
         if exc.retry_after is not None:
-            return min(exc.retry_after, RETRY_AFTER_CAP)
+            # Asked to wait longer than a whole quota period: the caller decides.
+            return exc.retry_after if exc.retry_after <= RETRY_AFTER_CAP else False
         return True
     return isinstance(exc, (TransportError, ServerError))
 
@@ -220,8 +232,11 @@ class AsyncClient:
         elif not callable(getattr(signer, "sign", None)):
             msg = f"signer must have a sign(request) method, got {type(signer).__name__}"
             raise ConfigurationError(msg)
-        if limiter is not None and not callable(getattr(limiter, "acquire", None)):
-            msg = f"limiter must have an acquire(account) method, got {type(limiter).__name__}"
+        if limiter is not None and not isinstance(limiter, Limiter):
+            msg = (
+                "limiter must have acquire(account) and pause(account, seconds) methods, "
+                f"got {type(limiter).__name__}"
+            )
             raise ConfigurationError(msg)
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             msg = f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
@@ -276,18 +291,24 @@ class AsyncClient:
 
         A session passed in with ``session=`` is left open: it belongs to the caller.
         """
-        if self._closed:
-            return
         self._closed = True
-        session, self._session = self._session, None
+        session = self._session
         if session is not None and self._owns_session and not session.closed:
             await session.close()
+        # Only now: if the close above was interrupted, a second aclose() finishes it.
+        self._session = None
 
     def _bind_loop(self) -> asyncio.AbstractEventLoop:
         # aiohttp sessions and connections belong to the loop they were made on; using
         # them from another loop fails deep inside aiohttp, or hangs. Say so up front.
         loop = asyncio.get_running_loop()
         if self._loop is None:
+            # aiohttp keeps a session's loop in a private attribute; a session made on
+            # another loop would fail with "Event loop is closed" or hang instead.
+            session_loop = getattr(self._session, "_loop", loop)
+            if session_loop is not loop:
+                msg = "the session= given was made on another event loop than this one"
+                raise WrongEventLoopError(msg)
             self._loop = loop
         elif self._loop is not loop:
             msg = (
@@ -407,8 +428,11 @@ class AsyncClient:
         timeout: float | _Unset | None,
         max_retries: int | None,
     ) -> Envelope:
-        if not isinstance(path, str) or not path.startswith("/"):
-            msg = f"path must be a string starting with '/', got {path!r}"
+        if not isinstance(path, str) or not _API_PATH.fullmatch(path):
+            msg = (
+                "path must be an API path such as '/openapi/v1/call/query/agent' "
+                f"(no spaces, query or fragment), got {path!r}"
+            )
             raise ConfigurationError(msg)
         if body is not None and not isinstance(body, Mapping):
             msg = f"body must be a mapping (a JSON object) or None, got {type(body).__name__}"
@@ -427,6 +451,12 @@ class AsyncClient:
         session = self._get_session()
         url = self.base_url + path
 
+        if retries == 0:
+            # Not through stamina: its global testing switch would add attempts to a call
+            # the caller asked to send once (a dial-out must not run twice).
+            return await self._attempt(
+                session, OutgoingRequest("POST", url, path, payload), attempt_timeout
+            )
         async for attempt in stamina.retry_context(
             on=_retry_on,
             attempts=retries + 1,
@@ -444,6 +474,10 @@ class AsyncClient:
         self, session: aiohttp.ClientSession, request: OutgoingRequest, timeout: float | None
     ) -> Envelope:
         async with self.limiter.acquire(self.appkey):
+            if self._closed or session.closed:
+                # Closed while this call waited for a slot or for its retry.
+                msg = "the client was closed while the call was waiting"
+                raise ClientClosedError(msg)
             # Signed inside the limiter, right before sending: a wait for a slot must not
             # age the timestamp, and each attempt needs a nonce of its own.
             headers = await self._sign(request)
@@ -463,6 +497,17 @@ class AsyncClient:
                 self._log_failure(request, started, "timeout")
                 msg = f"no complete answer within {timeout}s"
                 raise RequestTimeout(msg, path=request.path) from exc
+            except aiohttp.InvalidURL as exc:
+                # A ClientError, but no retry can fix it: say so, once.
+                msg = f"the URL cannot be requested: {request.url!r}"
+                raise ConfigurationError(msg) from exc
+            except RuntimeError as exc:
+                # aiohttp's "Session is closed" / "Event loop is closed".
+                if self._closed or session.closed:
+                    msg = "the client (or its session) was closed while the call was in flight"
+                    raise ClientClosedError(msg) from exc
+                msg = f"the HTTP session cannot be used: {exc}"
+                raise UsageError(msg) from exc
             except (aiohttp.ClientError, OSError) as exc:
                 if self._closed:
                     msg = "the client was closed while the call was in flight"
@@ -478,25 +523,21 @@ class AsyncClient:
                 body=body,
                 path=request.path,
             )
+        except RateLimitError as exc:
+            # Over quota anyway (another program on the account, another counting rule):
+            # the whole account waits, not only this call's retry.
+            retry_after = exc.retry_after
+            await self.limiter.pause(
+                self.appkey, None if retry_after is None else min(retry_after, RETRY_AFTER_CAP)
+            )
+            self._log_answer(request, status, exc.request_id, started, type(exc).__name__)
+            raise
         except Exception as exc:
-            log.debug(
-                "POST %s -> %s request_id=%s attempt=%d elapsed=%.3fs error=%s",
-                request.path,
-                status,
-                getattr(exc, "request_id", None),
-                request.attempt,
-                time.monotonic() - started,
-                type(exc).__name__,
+            self._log_answer(
+                request, status, getattr(exc, "request_id", None), started, type(exc).__name__
             )
             raise
-        log.debug(
-            "POST %s -> %s request_id=%s attempt=%d elapsed=%.3fs",
-            request.path,
-            status,
-            envelope.request_id,
-            request.attempt,
-            time.monotonic() - started,
-        )
+        self._log_answer(request, status, envelope.request_id, started)
         return envelope
 
     async def _sign(self, request: OutgoingRequest) -> Mapping[str, str]:
@@ -506,6 +547,13 @@ class AsyncClient:
         if not isinstance(headers, Mapping):
             msg = f"the signer returned {type(headers).__name__}, not a mapping of headers"
             raise ConfigurationError(msg)
+        for name, value in headers.items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                msg = f"the signer returned a header that is not str -> str: {name!r}"
+                raise ConfigurationError(msg)
+            if any(c in name + value for c in "\r\n\0"):
+                msg = f"the signer returned a header with a line break: {name!r}"
+                raise ConfigurationError(msg)
         return headers
 
     def _log_failure(self, request: OutgoingRequest, started: float, what: str) -> None:
@@ -515,4 +563,22 @@ class AsyncClient:
             what,
             request.attempt,
             time.monotonic() - started,
+        )
+
+    def _log_answer(
+        self,
+        request: OutgoingRequest,
+        status: int,
+        request_id: str | None,
+        started: float,
+        error: str | None = None,
+    ) -> None:
+        log.debug(
+            "POST %s -> %s request_id=%s attempt=%d elapsed=%.3fs%s",
+            request.path,
+            status,
+            request_id,
+            request.attempt,
+            time.monotonic() - started,
+            f" error={error}" if error else "",
         )

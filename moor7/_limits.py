@@ -28,9 +28,12 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from typing import Protocol, runtime_checkable
+
+from .exceptions import UsageError
 
 __all__ = ["Limiter", "LocalLimiter", "Unlimited", "default_limiter"]
 
@@ -47,10 +50,17 @@ class Limiter(Protocol):
 
         async with limiter.acquire("2000103"):
             ...  # send the request and read the answer
+
+    When the gateway answers over-quota anyway, the client awaits
+    ``pause(account, retry_after)`` so that the account's next calls wait.
     """
 
     def acquire(self, account: str) -> AbstractAsyncContextManager[None]:
         """Wait until *account* may make one more call; hold the slot while inside."""
+        ...
+
+    async def pause(self, account: str, seconds: float | None = None) -> None:
+        """Hold *account*'s next calls: *seconds* from the gateway, or the limiter's choice."""
         ...
 
 
@@ -69,6 +79,9 @@ class Unlimited:
         """Grant at once."""
         yield
 
+    async def pause(self, account: str, seconds: float | None = None) -> None:
+        """Do nothing: the client's retry backoff is the only wait."""
+
 
 class _Waiter:
     """One task waiting for a slot, woken on its own event loop from any thread."""
@@ -79,34 +92,113 @@ class _Waiter:
         self.loop = asyncio.get_running_loop()
         self.event = asyncio.Event()
 
-    def wake(self) -> None:
+    def wake(self) -> bool:
+        """Wake the waiter; False if its loop is closed and it never will run again."""
         # Another thread or event loop may hold the slot this waiter wants, so waking
         # always goes through the waiter's own loop.
-        with contextlib.suppress(RuntimeError):  # its loop is closed: nobody to wake
+        try:
             self.loop.call_soon_threadsafe(self.event.set)
+        except RuntimeError:
+            return False
+        return True
+
+
+# Event loops whose thread is blocked in a sync ``moor7.Client`` call (a Jupyter cell, an
+# async framework calling a blocking helper). Their waiters cannot run until that call
+# returns, so they must not keep the head of a queue; and calls they have in flight
+# cannot finish until then either.
+_blocked_loops: dict[asyncio.AbstractEventLoop, int] = {}
+_blocked_lock = threading.Lock()
+#: Set in the task that serves a blocking call made from a running event loop.
+serving_blocked_loop: ContextVar[bool] = ContextVar("moor7_serving_blocked_loop", default=False)
+
+
+@contextlib.contextmanager
+def loop_blocked(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    """Mark *loop* as blocked by a sync call for the duration (used by ``moor7.Client``)."""
+    with _blocked_lock:
+        _blocked_loops[loop] = _blocked_loops.get(loop, 0) + 1
+    try:
+        yield
+    finally:
+        with _blocked_lock:
+            if _blocked_loops[loop] == 1:
+                del _blocked_loops[loop]
+            else:
+                _blocked_loops[loop] -= 1
+        # Its waiters may take their turn again.
+        for limiter in list(_ALL_LOCAL_LIMITERS):
+            limiter._wake_all_heads()
+
+
+def next_pause(
+    history: dict[str, deque[float]],
+    account: str,
+    seconds: float | None,
+    max_calls: int,
+    period: float,
+) -> float:
+    """How long to pause *account* after an over-quota answer, and remember it.
+
+    The gateway's own ``Retry-After`` wins. Without one: one slot's share of the period
+    (3 s for 20 calls a minute), doubling with each further over-quota answer within a
+    period, up to the whole period.
+    """
+    now = time.monotonic()
+    recent = history.setdefault(account, deque())
+    while recent and recent[0] <= now - period:
+        recent.popleft()
+    recent.append(now)
+    if seconds is not None:
+        return max(0.0, float(seconds))
+    return float(min(period, period / max_calls * 2 ** (len(recent) - 1)))
 
 
 class _Window:
     """One account's state: finished grants (ascending times), calls in flight, queue."""
 
-    __slots__ = ("finished", "in_flight", "waiters")
+    __slots__ = ("finished", "in_flight", "paused_until", "waiters")
 
     def __init__(self) -> None:
         self.finished: deque[float] = deque()
-        self.in_flight = 0
+        # Calls in flight, per event loop: a blocked loop's calls cannot finish.
+        self.in_flight: dict[asyncio.AbstractEventLoop, int] = {}
         self.waiters: deque[_Waiter] = deque()
+        self.paused_until = -math.inf
 
     def prune(self, horizon: float) -> None:
         while self.finished and self.finished[0] <= horizon:
             self.finished.popleft()
 
     @property
+    def in_flight_count(self) -> int:
+        return sum(self.in_flight.values())
+
+    def stuck_in_flight(self) -> int:
+        return sum(n for loop, n in self.in_flight.items() if loop in _blocked_loops)
+
+    @property
     def idle(self) -> bool:
-        return not self.finished and not self.in_flight and not self.waiters
+        return (
+            not self.finished
+            and not self.in_flight
+            and not self.waiters
+            and self.paused_until < time.monotonic()
+        )
+
+    def head(self) -> _Waiter | None:
+        """The first waiter that can run: on a live loop that is not blocked."""
+        while self.waiters and self.waiters[0].loop.is_closed():
+            # Its loop was closed without cancelling it: it will never take its turn.
+            self.waiters.popleft()
+        for waiter in self.waiters:
+            if waiter.loop not in _blocked_loops and not waiter.loop.is_closed():
+                return waiter
+        return None
 
     def wake_head(self) -> None:
-        if self.waiters:
-            self.waiters[0].wake()
+        while (head := self.head()) is not None and not head.wake():
+            self.waiters.remove(head)
 
 
 _ALL_LOCAL_LIMITERS: weakref.WeakSet[LocalLimiter] = weakref.WeakSet()
@@ -121,13 +213,14 @@ class LocalLimiter:
     - One instance serves any number of accounts, each with its own window, and any
       number of event loops and threads (the sync ``Client`` uses it from its own loop).
       Accounts that fall idle are forgotten, so memory does not grow with their number.
+    - After an over-quota answer, :meth:`pause` holds the account's next calls, so
+      waiters do not retry in lock-step.
 
     The default limiter of every client is one process-wide instance,
     :func:`default_limiter`, so all clients of one account share its quota.
 
     It counts only this process's calls. For several processes or hosts on one account,
-    give each a share of the quota (``max_calls=5`` for four workers), or use a
-    distributed limiter.
+    use :class:`~moor7.RedisLimiter`, or give each process a share of the quota.
 
     Args:
         max_calls: Calls allowed per ``period`` (the 7moor quota is 20 per minute).
@@ -145,7 +238,12 @@ class LocalLimiter:
         if isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1:
             msg = f"max_calls must be a positive integer, got {max_calls!r}"
             raise ValueError(msg)
-        if not isinstance(period, (int, float)) or not math.isfinite(period) or period <= 0:
+        if (
+            isinstance(period, bool)
+            or not isinstance(period, (int, float))
+            or not math.isfinite(period)
+            or period <= 0
+        ):
             msg = f"period must be a positive number of seconds, got {period!r}"
             raise ValueError(msg)
         self.max_calls = max_calls
@@ -153,6 +251,7 @@ class LocalLimiter:
         self._clock = clock
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}
+        self._pauses: dict[str, deque[float]] = {}
         self._grants_since_sweep = 0
         _ALL_LOCAL_LIMITERS.add(self)
 
@@ -166,81 +265,119 @@ class LocalLimiter:
             if window is None:
                 return 0
             window.prune(self._clock() - self.period)
-            return len(window.finished) + window.in_flight
+            return len(window.finished) + window.in_flight_count
 
     @contextlib.asynccontextmanager
     async def acquire(self, account: str) -> AsyncIterator[None]:
         """Wait for a slot of *account*'s quota; hold it while the call runs."""
-        waited = await self._wait_for_slot(account)
+        loop = asyncio.get_running_loop()
+        waited = await self._wait_for_slot(account, loop)
         if waited > 0.001:
             log.debug("quota: waited %.3fs for a slot of account %s", waited, account)
         try:
             yield
         finally:
-            self._release(account)
+            self._release(account, loop)
 
-    async def _wait_for_slot(self, account: str) -> float:
+    async def pause(self, account: str, seconds: float | None = None) -> None:
+        """Hold *account*'s next calls for *seconds*, after an over-quota answer.
+
+        ``None``: one slot's share of the period, doubling with each further over-quota
+        answer within a period, up to the whole period.
+        """
+        with self._lock:
+            seconds = next_pause(self._pauses, account, seconds, self.max_calls, self.period)
+            window = self._window(account)
+            window.paused_until = max(window.paused_until, self._clock() + seconds)
+        log.info("quota: account %s paused for %.1fs after an over-quota answer", account, seconds)
+
+    def _window(self, account: str) -> _Window:
+        window = self._windows.get(account)
+        if window is None:
+            window = self._windows[account] = _Window()
+        return window
+
+    async def _wait_for_slot(self, account: str, loop: asyncio.AbstractEventLoop) -> float:
         start = self._clock()
         waiter: _Waiter | None = None
         while True:
             with self._lock:
-                window = self._windows.get(account)
-                if window is None:
-                    window = self._windows[account] = _Window()
+                window = self._window(account)
                 now = self._clock()
                 window.prune(now - self.period)
-                at_head = window.waiters[0] is waiter if waiter else not window.waiters
-                used = len(window.finished) + window.in_flight
-                if at_head and used < self.max_calls:
-                    window.in_flight += 1
+                head = window.head()
+                at_head = head is waiter if waiter else head is None
+                used = len(window.finished) + window.in_flight_count
+                if at_head and used < self.max_calls and now >= window.paused_until:
+                    window.in_flight[loop] = window.in_flight.get(loop, 0) + 1
                     if waiter is not None:
-                        window.waiters.popleft()
+                        window.waiters.remove(waiter)
                         # The next in line may be able to go too, or must learn its wait.
                         window.wake_head()
                     return now - start
+                if window.stuck_in_flight() >= self.max_calls and serving_blocked_loop.get():
+                    if waiter is not None:
+                        window.waiters.remove(waiter)
+                    msg = (
+                        "a blocking moor7.Client call was made from an event loop whose own "
+                        "calls in flight hold the whole quota: they cannot finish while it "
+                        "waits. Await the AsyncClient in async code."
+                    )
+                    raise UsageError(msg)
                 if waiter is None:
                     waiter = _Waiter()
                     window.waiters.append(waiter)
                 waiter.event.clear()
-                # Only the head sleeps on a deadline; the others wait their turn. With
-                # every slot in flight there is no deadline yet: a finishing call wakes us.
-                delay = (
-                    window.finished[0] + self.period - now
-                    if at_head and window.finished and window.in_flight < self.max_calls
-                    else None
-                )
+                delay = self._delay(window, now) if at_head else None
+            # Only the head sleeps on a deadline; the others wait for their turn, and a
+            # head whose slots are all in flight waits for one to finish.
+            timer = None if delay is None else waiter.loop.call_later(delay, waiter.event.set)
             try:
-                if delay is None:
-                    await waiter.event.wait()
-                else:
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(waiter.event.wait(), delay)
+                await waiter.event.wait()
             except BaseException:
                 self._leave_queue(account, waiter)
                 raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
+
+    def _delay(self, window: _Window, now: float) -> float | None:
+        paused = max(0.0, window.paused_until - now)
+        if len(window.finished) + window.in_flight_count < self.max_calls:
+            return paused
+        if window.finished and window.in_flight_count < self.max_calls:
+            return max(paused, window.finished[0] + self.period - now)
+        return None
 
     def _leave_queue(self, account: str, waiter: _Waiter) -> None:
         with self._lock:
             window = self._windows.get(account)
             if window is None:
                 return
-            was_head = bool(window.waiters) and window.waiters[0] is waiter
             with contextlib.suppress(ValueError):
                 window.waiters.remove(waiter)
-            if was_head:
-                window.wake_head()
+            window.wake_head()
 
-    def _release(self, account: str) -> None:
+    def _release(self, account: str, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
             window = self._windows.get(account)
             if window is None:  # pragma: no cover - only after a fork reset mid-call
                 return
-            window.in_flight = max(0, window.in_flight - 1)
+            count = window.in_flight.get(loop, 0)
+            if count <= 1:
+                window.in_flight.pop(loop, None)
+            else:
+                window.in_flight[loop] = count - 1
             window.finished.append(self._clock())
             window.wake_head()
             self._grants_since_sweep += 1
             if self._grants_since_sweep >= 1024:
                 self._sweep_locked()
+
+    def _wake_all_heads(self) -> None:
+        with self._lock:
+            for window in self._windows.values():
+                window.wake_head()
 
     def _sweep_locked(self) -> None:
         # Forget accounts with nothing in their window, so a service that cycles through
@@ -252,6 +389,9 @@ class LocalLimiter:
             window.prune(horizon)
             if window.idle:
                 del self._windows[account]
+        stale = time.monotonic() - self.period
+        for account in [a for a, times in self._pauses.items() if not times or times[-1] < stale]:
+            del self._pauses[account]
 
     def _after_fork_in_child(self) -> None:
         # The parent's lock may have been held by a thread that does not exist here, and
@@ -261,11 +401,15 @@ class LocalLimiter:
         now = self._clock()
         for window in self._windows.values():
             window.waiters.clear()
-            window.finished.extend([now] * window.in_flight)
-            window.in_flight = 0
+            window.finished.extend([now] * window.in_flight_count)
+            window.in_flight.clear()
 
 
 def _reset_after_fork() -> None:
+    global _blocked_lock, _default_lock
+    _blocked_lock = threading.Lock()
+    _blocked_loops.clear()
+    _default_lock = threading.Lock()
     for limiter in list(_ALL_LOCAL_LIMITERS):
         limiter._after_fork_in_child()
 

@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ._client import _UNSET, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, _Unset
-from ._limits import Limiter
+from ._limits import Limiter, loop_blocked, serving_blocked_loop
 from ._models import NumberGroup, NumberPool
 from ._signing import Signer
 from .exceptions import ClientClosedError, UsageError
@@ -50,18 +50,33 @@ class _LoopThread:
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
-        self.clients: weakref.WeakSet[AsyncClient] = weakref.WeakSet()
+        self.stopping = False
+        self._clients: weakref.WeakSet[AsyncClient] = weakref.WeakSet()
+        self._clients_lock = threading.Lock()
         ready = threading.Event()
         self.thread = threading.Thread(
             target=self._run, args=(ready,), name="moor7-event-loop", daemon=True
         )
-        self.thread.start()
+        try:
+            self.thread.start()
+        except RuntimeError as exc:  # "can't create new thread at interpreter shutdown"
+            self.loop.close()
+            msg = f"cannot start moor7's event loop thread: {exc}"
+            raise ClientClosedError(msg) from exc
         ready.wait()
 
     def _run(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(ready.set)
         self.loop.run_forever()
+
+    def add_client(self, client: AsyncClient) -> None:
+        with self._clients_lock:
+            self._clients.add(client)
+
+    def clients(self) -> list[AsyncClient]:
+        with self._clients_lock:
+            return list(self._clients)
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         if threading.current_thread() is self.thread:
@@ -72,7 +87,25 @@ class _LoopThread:
                 "the AsyncClient there."
             )
             raise UsageError(msg)
-        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        if self.stopping or self.loop.is_closed():
+            coroutine.close()
+            msg = "the interpreter is exiting: moor7's event loop has stopped"
+            raise ClientClosedError(msg)
+        try:
+            caller_loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            caller_loop = None
+        if caller_loop is None:
+            return self._wait(asyncio.run_coroutine_threadsafe(coroutine, self.loop))
+        # Called from inside a running event loop (Jupyter, an async framework calling a
+        # blocking helper): that loop is blocked until we return, so the limiter must not
+        # let its waiters keep the head of a queue meanwhile.
+        with loop_blocked(caller_loop):
+            served = _serve_blocked_loop(coroutine)
+            return self._wait(asyncio.run_coroutine_threadsafe(served, self.loop))
+
+    @staticmethod
+    def _wait(future: concurrent.futures.Future[T]) -> T:
         try:
             return future.result()
         except BaseException:
@@ -85,10 +118,10 @@ class _LoopThread:
     def close_clients_and_stop(self) -> None:
         if self.pid != os.getpid() or not self.thread.is_alive():
             return
+        self.stopping = True
 
         async def close_all() -> None:
-            clients = list(self.clients)
-            await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+            await asyncio.gather(*(c.aclose() for c in self.clients()), return_exceptions=True)
 
         future = asyncio.run_coroutine_threadsafe(close_all(), self.loop)
         try:
@@ -101,6 +134,11 @@ class _LoopThread:
             self.loop.close()
 
 
+async def _serve_blocked_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    serving_blocked_loop.set(True)  # this task's context only
+    return await coroutine
+
+
 _loop_thread: _LoopThread | None = None
 _loop_thread_lock = threading.Lock()
 # Clients inherited from the parent process across a fork. Their sessions belong to
@@ -108,6 +146,7 @@ _loop_thread_lock = threading.Lock()
 # parent still uses, and letting them be collected would warn "Unclosed client
 # session". Keeping them referenced for the life of the child does neither.
 _inherited_after_fork: list[AsyncClient] = []
+_all_clients: weakref.WeakSet[Client] = weakref.WeakSet()
 
 
 def _get_loop_thread() -> _LoopThread:
@@ -121,10 +160,12 @@ def _get_loop_thread() -> _LoopThread:
 
 def _after_fork_in_child() -> None:
     global _loop_thread, _loop_thread_lock
-    # The lock may have been held by a thread that did not survive the fork.
+    # Locks may have been held by threads that did not survive the fork.
     _loop_thread_lock = threading.Lock()
+    for client in list(_all_clients):
+        client._lock = threading.Lock()
     if _loop_thread is not None:
-        _inherited_after_fork.extend(_loop_thread.clients)
+        _inherited_after_fork.extend(_loop_thread.clients())
         _loop_thread = None
 
 
@@ -206,6 +247,7 @@ class Client:
         self._lock = threading.Lock()
         self._closed = False
         self._finalizer: weakref.finalize[Any, Client] | None = None
+        _all_clients.add(self)
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
@@ -250,8 +292,9 @@ class Client:
             started = self._finalizer is not None and self._pid == os.getpid()
         if self._finalizer is not None:
             self._finalizer.detach()
-        if started:
-            _get_loop_thread().run(client.aclose())
+        if started and not client.closed:
+            with contextlib.suppress(ClientClosedError):  # exit already closed it
+                _get_loop_thread().run(client.aclose())
 
     def _run(self, call: Callable[[AsyncClient], Coroutine[Any, Any, T]]) -> T:
         loop_thread = _get_loop_thread()
@@ -267,7 +310,7 @@ class Client:
                 self._finalizer = None
             client = self._async_client
             if self._finalizer is None:
-                loop_thread.clients.add(client)
+                loop_thread.add_client(client)
                 self._finalizer = weakref.finalize(self, _close_in_background, client, loop_thread)
                 self._finalizer.atexit = False  # exit is handled by the loop thread
         return loop_thread.run(call(client))

@@ -7,6 +7,7 @@ The hierarchy::
     ├── UsageError                the client was used in a way it cannot serve
     │   ├── ClientClosedError     ... after close()/aclose()
     │   └── WrongEventLoopError   ... from another event loop than its own
+    ├── LimiterUnavailableError   the quota's store (Redis) cannot be reached; not sent
     ├── TransportError            no answer reached us
     │   ├── NetworkError          could not connect, or the connection dropped
     │   └── RequestTimeout        no complete answer within the timeout
@@ -38,6 +39,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "InvalidResponseError",
+    "LimiterUnavailableError",
     "Moor7Error",
     "NetworkError",
     "RateLimitError",
@@ -73,6 +75,14 @@ class WrongEventLoopError(UsageError):
     aiohttp sessions and connections belong to one event loop. Create one
     ``AsyncClient`` per event loop, or use the sync ``moor7.Client``, which runs its own
     loop.
+    """
+
+
+class LimiterUnavailableError(Moor7Error):
+    """The limiter could not reach its shared store (Redis), so the call was not sent.
+
+    Sending it anyway could break the account's quota for every process. To keep calling
+    during a Redis outage, build the ``RedisLimiter`` with ``on_unavailable="local"``.
     """
 
 

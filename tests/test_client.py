@@ -27,9 +27,10 @@ def make_client(gateway: FakeGateway, **kwargs: Any) -> moor7.AsyncClient:
         "limiter": moor7.Unlimited(),
         "backoff_initial": 0,
         "backoff_max": 0,
+        "secret_key": DEMO_SECRET_KEY,
     }
     options.update(kwargs)
-    return moor7.AsyncClient(DEMO_APPKEY, DEMO_SECRET_KEY, **options)
+    return moor7.AsyncClient(DEMO_APPKEY, **options)
 
 
 class TestEndpoints:
@@ -334,6 +335,9 @@ class TestLimiterInPipeline:
                 acquired.append(account)
                 yield
 
+            async def pause(self, account: str, seconds: float | None = None) -> None:
+                pass
+
         gateway.fail_next(Fault.SERVER_ERROR)
         async with make_client(gateway, limiter=CountingLimiter()) as c:
             await c.get_number_pool()
@@ -541,3 +545,139 @@ class TestSecretsInErrors:
             for text in (str(error), repr(error)):
                 assert DEMO_SECRET_KEY not in text
                 assert not any(sign in text for sign in signatures), text
+
+
+class TestReviewRegressions:
+    """Each of these once escaped as a non-moor7 exception, or was retried wrongly."""
+
+    async def test_closed_while_waiting_for_a_slot(self, gateway: FakeGateway) -> None:
+        limiter = moor7.LocalLimiter(max_calls=1, period=0.3)
+        c = make_client(gateway, limiter=limiter)
+        await c.get_number_pool()
+        waiting = asyncio.create_task(c.get_number_pool())  # gets the slot in ~0.3 s
+        await asyncio.sleep(0.1)
+        await c.aclose()
+        # Then it must not reach aiohttp's closed session ("Session is closed").
+        with pytest.raises(moor7.ClientClosedError):
+            await asyncio.wait_for(waiting, timeout=5)
+        assert len(gateway.calls) == 1
+
+    async def test_closed_during_retry_backoff(self, gateway: FakeGateway) -> None:
+        gateway.fail_next(Fault.SERVER_ERROR)
+        c = make_client(gateway, backoff_initial=0.5, backoff_max=0.5)
+        call = asyncio.create_task(c.get_number_pool())
+        await asyncio.sleep(0.2)  # the first attempt failed; the retry is waiting
+        await c.aclose()
+        with pytest.raises(moor7.ClientClosedError):
+            await asyncio.wait_for(call, timeout=5)
+
+    async def test_a_closed_shared_session(self, gateway: FakeGateway) -> None:
+        session = aiohttp.ClientSession()
+        await session.close()
+        async with make_client(gateway, session=session) as c:
+            with pytest.raises(moor7.ClientClosedError):
+                await c.get_number_pool()
+
+    def test_a_session_from_another_loop(self, gateway_url: str) -> None:
+        other = asyncio.new_event_loop()
+        session = other.run_until_complete(_make_session())
+        try:
+
+            async def use() -> None:
+                async with moor7.AsyncClient(
+                    DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway_url, session=session
+                ) as c:
+                    await c.get_number_pool()
+
+            with pytest.raises(moor7.WrongEventLoopError, match="session="):
+                asyncio.run(use())
+        finally:
+            other.run_until_complete(session.close())
+            other.close()
+
+    async def test_max_retries_0_sends_once_even_in_stamina_testing_mode(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        import stamina
+
+        gateway.fail_next(Fault.SERVER_ERROR, times=5)
+        with stamina.set_testing(True, attempts=3), pytest.raises(moor7.ServerError):
+            await client.request(NUMBER_PATH, {"dial": 1}, max_retries=0)
+        assert len(gateway.calls) == 1
+
+    @pytest.mark.parametrize(
+        ("headers", "match"),
+        [
+            ({"m7-sign": 123}, "not str -> str"),
+            ({"m7-sign": "abc\r\nX-Injected: 1"}, "line break"),
+        ],
+    )
+    async def test_signer_headers_are_checked(
+        self, gateway: FakeGateway, headers: dict[str, Any], match: str
+    ) -> None:
+        class OddSigner:
+            def sign(self, request: moor7.OutgoingRequest) -> dict[str, Any]:
+                return headers
+
+        async with make_client(gateway, secret_key=None, signer=OddSigner()) as c:
+            with pytest.raises(moor7.ConfigurationError, match=match):
+                await c.get_number_pool()
+        assert gateway.calls == []
+
+    @pytest.mark.parametrize("base_url", ["http://xn--zz.com", "http://" + "a" * 64 + ".com"])
+    def test_hosts_that_cannot_be_sent_fail_at_construction(self, base_url: str) -> None:
+        with pytest.raises(moor7.ConfigurationError, match="base_url"):
+            moor7.AsyncClient("2000103", "s", base_url=base_url)
+
+    async def test_an_invalid_url_is_not_retried(self) -> None:
+        async with moor7.AsyncClient(
+            DEMO_APPKEY, DEMO_SECRET_KEY, base_url="http://1.2.3.4.5", limiter=moor7.Unlimited()
+        ) as c:
+            with pytest.raises(moor7.ConfigurationError, match="cannot be requested"):
+                await c.get_number_pool()
+
+    @pytest.mark.parametrize(
+        "path", ["/a b", "/a\r\nHost: x", "/a\x00b", "//evil.example/x", "/a?b=1", "/a#b"]
+    )
+    async def test_paths_that_are_not_plain_api_paths(
+        self, client: moor7.AsyncClient, gateway: FakeGateway, path: str
+    ) -> None:
+        with pytest.raises(moor7.ConfigurationError, match="path"):
+            await client.request(path)
+        assert gateway.calls == []
+
+    async def test_a_retry_after_longer_than_a_period_is_not_waited(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.respond_next(
+            429,
+            {"success": False, "code": "429", "message": "limited"},
+            headers={"Retry-After": "3600"},
+        )
+        with pytest.raises(moor7.RateLimitError) as excinfo:
+            await asyncio.wait_for(client.get_number_pool(), timeout=5)
+        assert excinfo.value.retry_after == 3600
+        assert len(gateway.calls) == 1
+
+
+async def _make_session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession()
+
+
+class TestOverQuotaPausesTheAccount:
+    async def test_other_calls_of_the_account_wait_out_the_pause(
+        self, gateway: FakeGateway
+    ) -> None:
+        limiter = moor7.LocalLimiter(max_calls=10, period=10.0)
+        gateway.respond_next(
+            429,
+            {"success": False, "code": "429", "message": "limited"},
+            headers={"Retry-After": "0.5"},
+        )
+        async with make_client(gateway, limiter=limiter, max_retries=0) as c:
+            with pytest.raises(moor7.RateLimitError):
+                await c.get_number_pool()
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await c.list_display_number_groups()  # another call, same account
+            assert loop.time() - started >= 0.45

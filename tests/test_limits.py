@@ -9,6 +9,7 @@ import asyncio
 import random
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -234,3 +235,110 @@ class TestUnlimited:
         intervals: list[Interval] = []
         await asyncio.gather(*(timed_call(limiter, "a", intervals) for _ in range(100)))
         assert len(intervals) == 100
+
+
+class TestHardCases:
+    """Regressions found in review: each once made a waiter hang or take a slot."""
+
+    async def test_cancelled_in_the_same_step_as_its_wake_up_takes_no_slot(self) -> None:
+        limiter = moor7.LocalLimiter(max_calls=2, period=1.0)
+        async with limiter.acquire("a"):
+            pass
+        release = asyncio.Event()
+
+        async def holder() -> None:
+            async with limiter.acquire("a"):
+                await release.wait()
+
+        held = asyncio.create_task(holder())
+        await asyncio.sleep(0)
+        ran: list[str] = []
+
+        async def victim() -> None:
+            async with limiter.acquire("a"):
+                ran.append("took a slot after being cancelled")
+
+        task = asyncio.create_task(victim())
+        await asyncio.sleep(0.05)
+        # _windows is private: the test needs the waiter's event to set it in the very
+        # step in which the task is cancelled (a wake-up racing a Ctrl-C or a timeout).
+        waiter = limiter._windows["a"].waiters[0]
+
+        def wake_and_cancel() -> None:
+            waiter.event.set()
+            task.cancel()
+
+        asyncio.get_running_loop().call_soon(wake_and_cancel)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        release.set()
+        await held
+        assert ran == []
+        assert limiter.calls_in_window("a") == 2
+
+    def test_a_waiter_whose_loop_was_closed_does_not_block_the_account(self) -> None:
+        limiter = moor7.LocalLimiter(max_calls=1, period=0.2)
+
+        abandoned: list[asyncio.Future[None]] = []
+
+        def abandon_a_waiter() -> None:
+            loop = asyncio.new_event_loop()
+
+            async def queue_and_leave() -> None:
+                async with limiter.acquire("a"):
+                    pass
+
+                async def waiter() -> None:
+                    async with limiter.acquire("a"):
+                        pass
+
+                abandoned.append(asyncio.ensure_future(waiter()))  # queued behind
+                await asyncio.sleep(0.01)
+
+            loop.run_until_complete(queue_and_leave())
+            # Closed without cancelling the waiter. Quiet asyncio's "Task was destroyed
+            # but it is pending!", which is the very situation under test.
+            loop.set_exception_handler(lambda loop, context: None)
+            loop.close()
+
+        thread = threading.Thread(target=abandon_a_waiter)
+        thread.start()
+        thread.join()
+        time.sleep(0.3)  # the window is long empty
+
+        async def later_call() -> float:
+            started = time.monotonic()
+            async with limiter.acquire("a"):
+                return time.monotonic() - started
+
+        assert asyncio.run(asyncio.wait_for(later_call(), timeout=3)) < 0.5
+
+
+class TestPause:
+    async def test_pause_holds_the_next_call(self) -> None:
+        limiter = moor7.LocalLimiter(max_calls=5, period=10.0)
+        await limiter.pause("a", 0.3)
+        intervals: list[Interval] = []
+        started = time.monotonic()
+        await timed_call(limiter, "a", intervals)
+        assert intervals[0][0] - started >= 0.29
+        # Other accounts are not paused.
+        started = time.monotonic()
+        await timed_call(limiter, "b", intervals)
+        assert intervals[1][0] - started < 0.1
+
+    async def test_default_pause_is_a_slot_share_doubling(self) -> None:
+        from moor7._limits import next_pause
+
+        history: dict[str, Any] = {}
+        waits = [next_pause(history, "a", None, 20, 60.0) for _ in range(7)]
+        assert waits == [3.0, 6.0, 12.0, 24.0, 48.0, 60.0, 60.0]
+        assert next_pause(history, "b", 7.5, 20, 60.0) == 7.5
+
+    async def test_a_pause_never_shortens_a_longer_one(self) -> None:
+        limiter = moor7.LocalLimiter(max_calls=5, period=10.0)
+        await limiter.pause("a", 0.4)
+        await limiter.pause("a", 0.05)
+        started = time.monotonic()
+        async with limiter.acquire("a"):
+            assert time.monotonic() - started >= 0.39

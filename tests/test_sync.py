@@ -257,3 +257,95 @@ class TestWhereUsersCallFrom:
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "9813"
         assert result.stderr == ""
+
+
+class TestSharedLimiterFromARunningLoop:
+    """A blocking call from async code, with the same limiter as that code's own tasks."""
+
+    def test_does_not_wait_behind_the_blocked_loops_own_waiters(
+        self, thread_gateway: FakeGateway
+    ) -> None:
+        shared = moor7.LocalLimiter(max_calls=1, period=0.5)
+        sync_client = moor7.Client(
+            DEMO_APPKEY, DEMO_SECRET_KEY, base_url=thread_gateway.url, limiter=shared
+        )
+
+        async def service() -> float:
+            async with moor7.AsyncClient(
+                DEMO_APPKEY, DEMO_SECRET_KEY, base_url=thread_gateway.url, limiter=shared
+            ) as async_client:
+                await async_client.get_number_pool()  # the window is full for 0.5 s
+                queued = asyncio.create_task(async_client.get_number_pool())
+                await asyncio.sleep(0.05)  # queued is now first in line
+                started = time.monotonic()
+                sync_client.get_number_pool()  # a blocking helper, from async code
+                elapsed = time.monotonic() - started
+                await queued
+                return elapsed
+
+        try:
+            elapsed = asyncio.run(asyncio.wait_for(service(), timeout=10))
+        finally:
+            sync_client.close()
+        assert elapsed < 2  # it went when the window allowed, instead of never
+
+    def test_a_quota_held_by_the_blocked_loop_is_a_clear_error(
+        self, thread_gateway: FakeGateway
+    ) -> None:
+        shared = moor7.LocalLimiter(max_calls=1, period=0.2)
+        thread_gateway.fail_next(Fault.SLOW, delay=3)
+        sync_client = moor7.Client(
+            DEMO_APPKEY, DEMO_SECRET_KEY, base_url=thread_gateway.url, limiter=shared
+        )
+
+        async def service() -> None:
+            async with moor7.AsyncClient(
+                DEMO_APPKEY, DEMO_SECRET_KEY, base_url=thread_gateway.url, limiter=shared
+            ) as async_client:
+                slow = asyncio.create_task(async_client.get_number_pool())
+                await asyncio.sleep(0.1)  # slow holds the only slot, in flight
+                with pytest.raises(moor7.UsageError, match="hold the whole quota"):
+                    sync_client.get_number_pool()
+                slow.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await slow
+
+        try:
+            asyncio.run(asyncio.wait_for(service(), timeout=10))
+        finally:
+            sync_client.close()
+
+
+class TestForkWithAThreadInsideTheClient:
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork() is POSIX-only")
+    def test_child_call_does_not_hang_on_a_lock_held_at_fork(
+        self, sync_client: moor7.Client
+    ) -> None:
+        sync_client.get_number_pool()
+        held, release = threading.Event(), threading.Event()
+
+        def inside_the_client() -> None:
+            # What a thread in the middle of a call or close() holds for a moment.
+            # _lock is private: holding it is how this test stands in for that thread.
+            with sync_client._lock:
+                held.set()
+                release.wait()
+
+        thread = threading.Thread(target=inside_the_client, daemon=True)
+        thread.start()
+        held.wait()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through its exit status
+            signal.alarm(10)  # a hang ends the child with SIGALRM
+            status = 1
+            try:
+                sync_client.get_number_pool()
+                status = 0
+            finally:
+                os._exit(status)
+        release.set()
+        thread.join()
+        _, wait_status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(wait_status) == 0

@@ -67,6 +67,9 @@ class NoLimit:
     async def acquire(self, account: str) -> AsyncIterator[None]:
         yield
 
+    async def pause(self, account: str, seconds: float | None = None) -> None:
+        pass
+
 
 def custom_parts() -> None:
     signer: moor7.Signer = VaultSigner()

@@ -1,0 +1,269 @@
+"""The quota across processes: RedisLimiter against a real redis-server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio
+
+import moor7
+from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway
+from tests.test_limits import Interval, assert_never_over, timed_call
+
+MakeLimiter = Callable[..., moor7.RedisLimiter]
+
+
+@pytest.fixture
+async def make_limiter(redis_url: str) -> AsyncIterator[MakeLimiter]:
+    """RedisLimiters with a key prefix of this test's own, closed afterwards."""
+    prefix = f"moor7-test:{uuid.uuid4().hex}:"
+    made: list[moor7.RedisLimiter] = []
+
+    def make(**kwargs: Any) -> moor7.RedisLimiter:
+        limiter = moor7.RedisLimiter(kwargs.pop("url", redis_url), key_prefix=prefix, **kwargs)
+        made.append(limiter)
+        return limiter
+
+    yield make
+    for limiter in made:
+        await limiter.aclose()
+
+
+class TestConfiguration:
+    def test_rejects_nonsense(self, redis_url: str) -> None:
+        with pytest.raises(ValueError, match="max_calls"):
+            moor7.RedisLimiter(redis_url, max_calls=0)
+        with pytest.raises(ValueError, match="on_unavailable"):
+            moor7.RedisLimiter(redis_url, on_unavailable="ignore")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="redis"):
+            moor7.RedisLimiter(42)  # type: ignore[arg-type]
+
+    def test_repr_hides_the_redis_password(self) -> None:
+        limiter = moor7.RedisLimiter("redis://user:s3cret@quota-redis:6379/0")
+        assert "s3cret" not in repr(limiter)
+        assert "quota-redis:6379" in repr(limiter)
+
+    def test_is_a_limiter(self, redis_url: str) -> None:
+        assert isinstance(moor7.RedisLimiter(redis_url), moor7.Limiter)
+
+
+class TestWindow:
+    async def test_burst_from_idle_is_not_paced(self, make_limiter: MakeLimiter) -> None:
+        limiter = make_limiter(max_calls=20, period=30.0)
+        intervals: list[Interval] = []
+        started = time.monotonic()
+        await asyncio.gather(*(timed_call(limiter, "a", intervals) for _ in range(20)))
+        assert len(intervals) == 20
+        assert max(granted for granted, _ in intervals) - started < 1.0
+
+    async def test_never_over_quota_and_quota_used(self, make_limiter: MakeLimiter) -> None:
+        max_calls, period = 5, 0.3
+        limiter = make_limiter(max_calls=max_calls, period=period)
+        intervals: list[Interval] = []
+        started = time.monotonic()
+        await asyncio.gather(*(timed_call(limiter, "a", intervals, 0.005) for _ in range(20)))
+        elapsed = time.monotonic() - started
+        assert_never_over(intervals, max_calls, period)
+        # 20 calls: a burst of 5 then 3 more windows, each as soon as allowed.
+        assert 3 * period <= elapsed < 3 * period + 0.5
+
+    async def test_two_limiters_on_two_loops_share_the_window(
+        self, make_limiter: MakeLimiter
+    ) -> None:
+        """Two processes, as far as Redis can tell: separate clients, loops, threads."""
+        max_calls, period = 4, 0.3
+        limiters = [make_limiter(max_calls=max_calls, period=period) for _ in range(2)]
+        intervals: list[Interval] = []
+        lock = threading.Lock()
+        errors: list[BaseException] = []
+
+        def worker(limiter: moor7.RedisLimiter) -> None:
+            async def storm() -> None:
+                mine: list[Interval] = []
+                try:
+                    await asyncio.gather(*(timed_call(limiter, "a", mine, 0.005) for _ in range(8)))
+                finally:
+                    await limiter.aclose()
+                with lock:
+                    intervals.extend(mine)
+
+            try:
+                asyncio.run(storm())
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(lim,)) for lim in limiters]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+        assert not errors
+        assert len(intervals) == 16
+        assert_never_over(intervals, max_calls, period)
+
+    async def test_waiters_of_one_process_go_in_arrival_order(
+        self, make_limiter: MakeLimiter
+    ) -> None:
+        limiter = make_limiter(max_calls=1, period=0.05)
+        order: list[int] = []
+
+        async def call(i: int) -> None:
+            async with limiter.acquire("a"):
+                order.append(i)
+
+        tasks = []
+        for i in range(6):
+            tasks.append(asyncio.create_task(call(i)))
+            await asyncio.sleep(0)
+        await asyncio.gather(*tasks)
+        assert order == list(range(6))
+
+    async def test_cancelled_waiter_takes_no_slot(self, make_limiter: MakeLimiter) -> None:
+        limiter = make_limiter(max_calls=1, period=0.3)
+        intervals: list[Interval] = []
+        await timed_call(limiter, "a", intervals)
+        waiting = asyncio.create_task(timed_call(limiter, "a", intervals))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        await timed_call(limiter, "a", intervals)
+        assert time.monotonic() - started < 0.1  # nothing held the slot
+        assert len(intervals) == 2
+
+    async def test_pause_holds_every_instance(self, make_limiter: MakeLimiter) -> None:
+        first, second = make_limiter(max_calls=5, period=5.0), make_limiter(max_calls=5)
+        await first.pause("a", 0.3)
+        started = time.monotonic()
+        async with second.acquire("a"):
+            assert time.monotonic() - started >= 0.28
+
+
+class TestFailures:
+    async def test_a_process_that_dies_mid_call_holds_its_slot_only_for_the_lease(
+        self, make_limiter: MakeLimiter
+    ) -> None:
+        limiter = make_limiter(max_calls=1, period=0.1, lease=0.4)
+        # Entered and never left: what a killed process leaves behind.
+        abandoned = limiter.acquire("a")
+        await abandoned.__aenter__()
+        started = time.monotonic()
+        async with limiter.acquire("a"):
+            waited = time.monotonic() - started
+        assert 0.3 <= waited < 1.5
+
+    async def test_script_cache_flushed_as_by_a_redis_restart(
+        self, make_limiter: MakeLimiter, redis_url: str
+    ) -> None:
+        limiter = make_limiter(max_calls=5, period=1.0)
+        async with limiter.acquire("a"):
+            pass
+        admin = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            await admin.script_flush()
+        finally:
+            await admin.aclose()
+        async with limiter.acquire("a"):
+            pass
+
+    async def test_unreachable_redis_raises_by_default(self, make_limiter: MakeLimiter) -> None:
+        limiter = make_limiter(url="redis://127.0.0.1:1/0", max_calls=5, period=1.0)
+        with pytest.raises(moor7.LimiterUnavailableError, match="unreachable"):
+            async with limiter.acquire("a"):
+                pass
+
+    async def test_unreachable_redis_can_fall_back_to_local_limiting(
+        self, make_limiter: MakeLimiter, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        limiter = make_limiter(
+            url="redis://127.0.0.1:1/0", max_calls=2, period=0.3, on_unavailable="local"
+        )
+        intervals: list[Interval] = []
+        with caplog.at_level(logging.WARNING, logger="moor7"):
+            await asyncio.gather(*(timed_call(limiter, "a", intervals) for _ in range(4)))
+        assert "Redis is unreachable" in caplog.text
+        # Limited all the same, never unlimited.
+        assert_never_over(intervals, 2, 0.3)
+
+    async def test_client_reports_an_unreachable_limiter(self, make_limiter: MakeLimiter) -> None:
+        limiter = make_limiter(url="redis://127.0.0.1:1/0")
+        async with (
+            FakeGateway() as gateway,
+            moor7.AsyncClient(
+                DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url, limiter=limiter
+            ) as client,
+        ):
+            with pytest.raises(moor7.LimiterUnavailableError):
+                await client.get_number_pool()
+            assert gateway.calls == []  # nothing sent unlimited
+
+
+WORKER = textwrap.dedent(
+    """
+    import asyncio, json, sys, time
+    import moor7
+
+    url, prefix, base_url, calls = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+
+    async def main():
+        limiter = moor7.RedisLimiter(url, max_calls=5, period=1.0, key_prefix=prefix)
+        async with moor7.AsyncClient(
+            "2000103", "HWHp9xFVlbboxIU2S6DHA7sf9sGzt3",
+            base_url=base_url, limiter=limiter, max_retries=0,
+        ) as client:
+            results = await asyncio.gather(
+                *(client.list_display_number_groups() for _ in range(calls)),
+                return_exceptions=True,
+            )
+        await limiter.aclose()
+        print(json.dumps([type(r).__name__ for r in results]))
+
+    asyncio.run(main())
+    """
+)
+
+
+class TestProcesses:
+    def test_four_processes_never_exceed_the_gateway_quota(self, redis_url: str) -> None:
+        prefix = f"moor7-test:{uuid.uuid4().hex}:"
+        with FakeGateway(quota=5, quota_period=1.0) as gateway:
+            workers = [
+                subprocess.Popen(  # noqa: S603 - our own interpreter and script
+                    [
+                        sys.executable,
+                        "-W",
+                        "error",
+                        "-c",
+                        WORKER,
+                        redis_url,
+                        prefix,
+                        gateway.url,
+                        "4",
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for _ in range(4)
+            ]
+            outputs = [worker.communicate(timeout=60) for worker in workers]
+            calls = gateway.calls
+        for worker, (out, err) in zip(workers, outputs, strict=True):
+            assert worker.returncode == 0, err
+            assert json.loads(out) == ["list"] * 4
+        assert len(calls) == 16
+        assert all(call.status == 200 for call in calls)  # the gateway rejected none
+        assert gateway.max_calls_in_window(DEMO_APPKEY, 1.0) <= 5
