@@ -16,6 +16,8 @@ Per account, three keys share one hash tag (so they live on one Redis Cluster sl
     moor7:quota:{2000103}:flight  ZSET  calls in flight, scored by when their lease ends
     moor7:quota:{2000103}:pause   STRING  pause-until, after an over-quota answer
 
+Times are microseconds of Redis's clock.
+
 All times come from Redis's own clock (``TIME``), so clock differences between hosts do
 not matter. A call whose process dies mid-flight holds its slot until its lease ends.
 """
@@ -43,11 +45,13 @@ __all__ = ["RedisLimiter"]
 
 log = logging.getLogger("moor7")
 
-# KEYS: done, flight, pause. ARGV: max_calls, period_ms, lease_ms, member.
-# Returns {1, 0} when granted, else {0, ms to wait before asking again}.
+# Times are microseconds of Redis's clock: exact in Lua's doubles (2^53 us is 285 years),
+# and fine enough that rounding cannot shorten a window.
+# KEYS: done, flight, pause. ARGV: max_calls, period_us, lease_us, member.
+# Returns {1, 0} when granted, else {0, us to wait before asking again}.
 _ACQUIRE = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local max_calls, period, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
@@ -57,7 +61,7 @@ if paused > now then
 end
 if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) < max_calls then
   redis.call('ZADD', KEYS[2], now + lease, ARGV[4])
-  redis.call('PEXPIRE', KEYS[2], lease + 1000)
+  redis.call('PEXPIRE', KEYS[2], math.ceil(lease / 1000) + 1000)
   return {1, 0}
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -68,25 +72,25 @@ end
 return {0, period}
 """
 
-# KEYS: done, flight. ARGV: period_ms, lease_ms, member.
+# KEYS: done, flight. ARGV: period_us, lease_us, member.
 _RELEASE = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local period, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[1], now + period, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], period + lease + 1000)
+redis.call('PEXPIRE', KEYS[1], math.ceil((period + lease) / 1000) + 1000)
 return 1
 """
 
-# KEYS: pause. ARGV: pause_ms. Extends a pause, never shortens one.
+# KEYS: pause. ARGV: pause_us. Extends a pause, never shortens one.
 _PAUSE = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local until_ms = now + tonumber(ARGV[1])
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local until_us = now + tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if until_ms > current then
-  redis.call('SET', KEYS[1], until_ms, 'PX', tonumber(ARGV[1]) + 1000)
+if until_us > current then
+  redis.call('SET', KEYS[1], until_us, 'PX', math.ceil(tonumber(ARGV[1]) / 1000) + 1000)
 end
 return 1
 """
@@ -257,13 +261,13 @@ class RedisLimiter:
     async def _wait_in_redis(self, account: str, member: str) -> None:
         acquire, _, _ = self._scripts(self._client())
         keys = list(self._keys(account))
-        args = [self.max_calls, _ms(self.period), _ms(self.lease), member]
+        args = [self.max_calls, _us(self.period), _us(self.lease), member]
         while True:
-            granted, wait_ms = await acquire(keys=keys, args=args)
+            granted, wait_us = await acquire(keys=keys, args=args)
             if int(granted):
                 return
             # Never spin: Redis said when the earliest slot frees.
-            await asyncio.sleep(max(int(wait_ms), 1) / 1000)
+            await asyncio.sleep(max(int(wait_us), 100) / 1_000_000)
 
     async def _release(self, account: str, member: str) -> None:
         _, release, _ = self._scripts(self._client())
@@ -272,7 +276,7 @@ class RedisLimiter:
             # Shielded: a caller cancelled right after its call must still report it
             # finished, or its slot stays held until the lease ends.
             await asyncio.shield(
-                release(keys=[done, flight], args=[_ms(self.period), _ms(self.lease), member])
+                release(keys=[done, flight], args=[_us(self.period), _us(self.lease), member])
             )
         except self._redis_errors as exc:
             log.warning(
@@ -290,7 +294,7 @@ class RedisLimiter:
         seconds = next_pause(self._pauses, account, seconds, self.max_calls, self.period)
         _, _, pause = self._scripts(self._client())
         try:
-            await pause(keys=[self._keys(account)[2]], args=[_ms(seconds)])
+            await pause(keys=[self._keys(account)[2]], args=[_us(seconds)])
         except self._redis_errors as exc:
             if self.on_unavailable == "raise":
                 msg = f"the Redis limiter is unreachable: {type(exc).__name__}: {exc}"
@@ -316,8 +320,8 @@ class RedisLimiter:
             self._unavailable_since = None
 
 
-def _ms(seconds: float) -> int:
-    return max(1, math.ceil(seconds * 1000))
+def _us(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1_000_000))
 
 
 def _redact(url: str) -> str:
