@@ -28,11 +28,15 @@ In a synchronous test, it runs on its own event loop in a background thread::
 
 The default account is the docs' signing example (:data:`DEMO_APPKEY`,
 :data:`DEMO_SECRET_KEY`); pass ``accounts={appkey: secret_key}`` for others.
+
+To test code that uses :class:`moor7.RedisLimiter`, :func:`redis_server` starts a
+throwaway ``redis-server`` on 127.0.0.1 and yields its URL.
 """
 
 from __future__ import annotations
 
 from moor7._gateway import FakeGateway, Fault, ReceivedCall
+from moor7._redis_server import redis_server
 from moor7._samples import DEMO_APPKEY, DEMO_SECRET_KEY, SAMPLE_GROUPS, SAMPLE_NUMBER_POOL
 
 # Sorted with plain sorted(), like moor7.__all__.
@@ -44,4 +48,5 @@ __all__ = [
     "ReceivedCall",
     "SAMPLE_GROUPS",
     "SAMPLE_NUMBER_POOL",
+    "redis_server",
 ]
