@@ -349,3 +349,23 @@ class TestForkWithAThreadInsideTheClient:
         thread.join()
         _, wait_status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(wait_status) == 0
+
+
+class TestThreadsWithTheQuota:
+    def test_sixteen_threads_never_exceed_a_strict_gateway(self) -> None:
+        max_calls, period = 5, 0.3
+        with (
+            FakeGateway(quota=max_calls, quota_period=period) as gateway,
+            moor7.Client(
+                DEMO_APPKEY,
+                DEMO_SECRET_KEY,
+                base_url=gateway.url,
+                limiter=moor7.LocalLimiter(max_calls, period),
+                max_retries=0,
+            ) as client,
+        ):
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                results = list(pool.map(lambda _: client.list_display_number_groups(), range(32)))
+            assert len(results) == 32
+            assert {call.status for call in gateway.calls} == {200}
+            assert gateway.max_calls_in_window(DEMO_APPKEY, period) <= max_calls
