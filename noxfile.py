@@ -8,7 +8,7 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 # The supported versions are the classifiers': one list to keep up to date.
 PYTHONS = nox.project.python_versions(PYPROJECT)
 
-nox.options.sessions = ["tests", "lint", "typing"]
+nox.options.sessions = ["tests", "lint", "typing", "docs"]
 nox.options.default_venv_backend = "venv"
 # Run what is installed; a developer rarely has all four Pythons.
 nox.options.error_on_missing_interpreters = False
@@ -27,6 +27,15 @@ def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site; warnings are errors, every reference checked."""
+    session.install("-e", ".[docs]")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-n", "-b", "html", "docs", "docs/_build/html"
+    )
 
 
 @nox.session

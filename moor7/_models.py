@@ -38,11 +38,11 @@ CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 class CallAbility(enum.IntEnum):
     """What a number may be used for (``callAbility``)."""
 
-    #: 服务号: receives inbound calls.
+    #: Receives inbound calls (服务号).
     SERVICE = 1
-    #: 外显号: shown to the callee on outbound calls.
+    #: Shown to the callee on outbound calls (外显号).
     DISPLAY = 2
-    #: 服务号/外显号: both.
+    #: Both (服务号/外显号).
     SERVICE_AND_DISPLAY = 3
 
 
@@ -58,9 +58,9 @@ class NumberStatus(str, enum.Enum):
 class ResourceType(str, enum.Enum):
     """Where a number comes from (``resourceType``)."""
 
-    #: 固话: a fixed-line trunk number.
+    #: A fixed-line trunk number (固话).
     TRUNK_NUMBER = "trunkNumber"
-    #: 小号: a virtual (privacy) number.
+    #: A virtual (privacy) number (小号).
     X_NUMBER = "xNumber"
 
 

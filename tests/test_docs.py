@@ -1,0 +1,314 @@
+"""The documentation's code examples run as tests, so that they cannot rot.
+
+Every fenced ```` ```python ```` block of ``docs/**/*.md`` and ``README.md`` is run as a
+script, in a fresh Python process with warnings as errors, against a real
+:class:`~moor7.testing.FakeGateway` that the test starts and hands over the way a user
+hands over credentials: ``MOOR7_APPKEY``, ``MOOR7_SECRET_KEY`` (the demo account) and
+``MOOR7_BASE_URL``. A fresh process per block means a fresh process-wide quota limiter
+too, as a reader who copies the block into a file gets.
+
+A block that defines ``test_*`` functions is a test, and runs under pytest as the
+reader would run it (pytest-asyncio in auto mode, warnings as errors).
+
+A block that cannot run on its own (it needs FastAPI or Django, or it is a fragment of
+the code around it) is marked right above its fence::
+
+    <!-- not-run: needs FastAPI -->
+
+It is still compiled, and :func:`test_inventory` prints how many blocks ran and each
+that did not, with its reason; a new unmarked block runs, a new marked one shows up
+there.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+
+from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
+EXCLUDED_DIRS = {"_build"}
+
+_FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_NOT_RUN = re.compile(r"^\s*<!--\s*not-run:(?P<reason>.*?)-->\s*$")
+_PYTHON = {"python", "py", "python3"}
+
+# What the fake gateway answers for the endpoints the docs call through request(). The
+# shapes are the fake's, for the examples to have something to print; moor7 passes
+# request()'s data through as it came, whatever its shape.
+EXTRA_RESPONSES = {
+    "/openapi/v1/call/query/agent": [
+        {"_id": "5fbf752eb7d53e5edee01aeb", "displayName": "客服小王", "exten": "8001"},
+    ],
+    "/openapi/v1/call/dialout/task/create": {"taskId": "6011f1a0c5d23f6117477801"},
+    "/openapi/v1/call/sip/list": [{"number": "2000", "status": 1}],
+}
+# Failures that point at an example leaving something open, which a script's exit
+# status would not show (they are printed from __del__ or at loop shutdown).
+LEAK_MARKERS = ("Exception ignored", "Unclosed", "Task was destroyed", "Traceback")
+TIMEOUT = 60
+
+
+@attrs.frozen
+class Block:
+    """One ```python block of a Markdown file."""
+
+    path: Path
+    line: int  # of the opening fence, 1-based
+    code: str
+    not_run: str | None  # the marker's reason, if it is marked
+
+    @property
+    def id(self) -> str:
+        return f"{self.path.relative_to(ROOT)}:{self.line}"
+
+    @property
+    def is_test(self) -> bool:
+        return re.search(r"^(async )?def test_", self.code, re.MULTILINE) is not None
+
+
+def _blocks(path: Path) -> Iterator[Block]:
+    """The python blocks of *path*, also those nested in MyST directives (```` ```{note} ````)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    markers = {i for i, line in enumerate(lines) if _NOT_RUN.match(line)}
+    used: set[int] = set()
+    containers: list[str] = []  # fences of the directives we are inside
+    i = 0
+    while i < len(lines):
+        match = _FENCE.match(lines[i])
+        if match is None:
+            i += 1
+            continue
+        fence, info = match["fence"], match["info"].strip()
+        if containers and not info and _closes(containers[-1], fence):
+            containers.pop()
+            i += 1
+            continue
+        if info.startswith("{") and not info.startswith(("{eval-rst}", "{code-block}")):
+            containers.append(fence)  # a directive: its content is Markdown again
+            i += 1
+            continue
+        start, body = i, []
+        i += 1
+        while i < len(lines):
+            close = _FENCE.match(lines[i])
+            if close and not close["info"].strip() and _closes(fence, close["fence"]):
+                break
+            body.append(lines[i])
+            i += 1
+        else:
+            raise AssertionError(f"{path}:{start + 1}: the code block is never closed")
+        i += 1
+        language = info.split()[0].lower() if info else ""
+        marker = _marker_above(lines, start)
+        if marker is not None:
+            assert language in _PYTHON, (
+                f"{path}:{start + 1}: a not-run marker above a {language or 'plain'} block"
+            )
+            used.add(marker[0])
+        if language in _PYTHON:
+            code = textwrap.dedent("\n".join(body)) + "\n"
+            yield Block(path, start + 1, code, None if marker is None else marker[1])
+    stray = sorted(markers - used)
+    assert not stray, f"{path}:{stray[0] + 1}: a not-run marker not right above a code block"
+
+
+def _closes(opening: str, candidate: str) -> bool:
+    return candidate[0] == opening[0] and len(candidate) >= len(opening)
+
+
+def _marker_above(lines: list[str], fence_index: int) -> tuple[int, str] | None:
+    """The not-run marker right above a fence (blank lines between allowed): line, reason."""
+    j = fence_index - 1
+    while j >= 0 and not lines[j].strip():
+        j -= 1
+    if j < 0:
+        return None
+    match = _NOT_RUN.match(lines[j])
+    if match is None:
+        return None
+    reason = match["reason"].strip()
+    assert reason, f"a not-run marker without a reason above line {fence_index + 1}"
+    return j, reason
+
+
+def _all_blocks() -> list[Block]:
+    return [
+        block
+        for source in SOURCES
+        if not EXCLUDED_DIRS & set(source.relative_to(ROOT).parts)
+        for block in _blocks(source)
+    ]
+
+
+BLOCKS = _all_blocks()
+RUN = [b for b in BLOCKS if b.not_run is None]
+NOT_RUN = [b for b in BLOCKS if b.not_run is not None]
+
+
+@pytest.fixture
+def docs_gateway() -> Iterator[FakeGateway]:
+    """The gateway the examples reach through MOOR7_BASE_URL: the demo account and data."""
+    with FakeGateway() as gw:
+        for path, data in EXTRA_RESPONSES.items():
+            gw.set_response(path, data)
+        yield gw
+
+
+_CREDENTIALS = ("MOOR7_APPKEY", "MOOR7_SECRET_KEY", "MOOR7_BASE_URL")
+
+
+def _environment(gateway: FakeGateway, extra: dict[str, str]) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in _CREDENTIALS and not name.startswith(("PYTEST_", "PYTHONWARNINGS"))
+    }
+    env.update(
+        MOOR7_APPKEY=DEMO_APPKEY,
+        MOOR7_SECRET_KEY=DEMO_SECRET_KEY,
+        MOOR7_BASE_URL=gateway.url,
+        PYTHONIOENCODING="utf-8",
+        **extra,
+    )
+    return env
+
+
+_SCRIPT_RUNNER = """\
+import gc, runpy, sys
+runpy.run_path(sys.argv[1], run_name="__main__")
+gc.collect()  # an unclosed session is reported now, not lost at interpreter exit
+"""
+
+_PYTEST_INI = """\
+[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = function
+filterwarnings = error
+"""
+
+
+@pytest.mark.parametrize("block", RUN, ids=[b.id for b in RUN])
+def test_example_runs(
+    block: Block, docs_gateway: FakeGateway, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    extra = {}
+    if "RedisLimiter(" in block.code:
+        extra["REDIS_URL"] = request.getfixturevalue("redis_url")
+    if block.is_test:
+        (tmp_path / "pytest.ini").write_text(_PYTEST_INI)
+        (tmp_path / "test_example.py").write_text(block.code, encoding="utf-8")
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        command.append("test_example.py")
+    else:
+        (tmp_path / "example.py").write_text(block.code, encoding="utf-8")
+        command = [sys.executable, "-W", "error", "-c", _SCRIPT_RUNNER, "example.py"]
+    result = subprocess.run(  # noqa: S603 - this interpreter, on the docs' own code
+        command,
+        cwd=tmp_path,
+        env=_environment(docs_gateway, extra),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=TIMEOUT,
+        check=False,
+    )
+    output = f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+    assert result.returncode == 0, f"{block.id} failed:\n{block.code}\n{output}"
+    if block.is_test:
+        assert re.search(r"\b\d+ passed\b", result.stdout), output
+        assert not re.search(r"\b(failed|skipped|error)", result.stdout.splitlines()[-1]), output
+    else:
+        leaks = [marker for marker in LEAK_MARKERS if marker in result.stderr]
+        assert not leaks, f"{block.id} left something open ({leaks}):\n{output}"
+
+
+@pytest.mark.parametrize("block", NOT_RUN, ids=[b.id for b in NOT_RUN])
+def test_not_run_example_compiles(block: Block) -> None:
+    """A block marked not-run is still valid Python (top-level await allowed: Jupyter)."""
+    compile(block.code, block.id, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+
+
+def test_inventory(capsys: pytest.CaptureFixture[str]) -> None:
+    """Count what ran and list what did not, and why: nothing is skipped unseen."""
+    assert RUN, "no documentation example found to run"
+    assert len(RUN) > 3 * len(NOT_RUN), "most examples must run as they are written"
+    lines = [f"docs examples: {len(RUN)} run, {len(NOT_RUN)} marked not-run"]
+    lines += [f"  not run: {block.id}: {block.not_run}" for block in NOT_RUN]
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
+
+
+class TestExtraction:
+    """The Markdown scanner itself: what counts as a block and as a marker."""
+
+    def test_finds_marked_nested_and_indented_blocks(self, tmp_path: Path) -> None:
+        page = tmp_path / "page.md"
+        page.write_text(
+            textwrap.dedent(
+                """\
+                # Page
+
+                ```python
+                a = 1
+                ```
+
+                <!-- not-run: needs django -->
+                ```python
+                b = 2
+                ```
+
+                ````{note}
+                ```python
+                c = 3
+                ```
+                ````
+
+                - item
+
+                  ```py
+                  d = 4
+                  ```
+
+                ```console
+                $ moor7 numbers
+                ```
+                """
+            )
+        )
+        blocks = list(_blocks(page))
+        assert [(b.code, b.not_run) for b in blocks] == [
+            ("a = 1\n", None),
+            ("b = 2\n", "needs django"),
+            ("c = 3\n", None),
+            ("d = 4\n", None),
+        ]
+
+    def test_a_marker_needs_a_reason(self, tmp_path: Path) -> None:
+        page = tmp_path / "page.md"
+        page.write_text("<!-- not-run: -->\n```python\nx = 1\n```\n")
+        with pytest.raises(AssertionError, match="without a reason"):
+            list(_blocks(page))
+
+    def test_a_marker_above_another_language_is_an_error(self, tmp_path: Path) -> None:
+        page = tmp_path / "page.md"
+        page.write_text("<!-- not-run: shell -->\n```console\n$ ls\n```\n")
+        with pytest.raises(AssertionError, match="not-run marker above a console block"):
+            list(_blocks(page))
+
+    def test_a_stray_marker_is_an_error(self, tmp_path: Path) -> None:
+        page = tmp_path / "page.md"
+        page.write_text("<!-- not-run: lost -->\n\nSome text.\n\n```python\nx = 1\n```\n")
+        with pytest.raises(AssertionError, match="not right above a code block"):
+            list(_blocks(page))
