@@ -39,6 +39,16 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Performance: moor7 against raw aiohttp, as ratios (docs/performance.md).
+
+    Not run by default; `nox -s bench -- --quick` for a smoke run.
+    """
+    session.install("-e", ".")
+    session.run("python", "-m", "bench.perf", *session.posargs)
+
+
+@nox.session
 def typing(session: nox.Session) -> None:
     """mypy --strict over the package and the typing examples of the public API."""
     session.install("-e", ".[test]", "mypy")

@@ -14,6 +14,8 @@ models, signing, retries and the account quota built in::
 
 from __future__ import annotations
 
+import typing
+
 from ._client import DEFAULT_BASE_URL, AsyncClient
 from ._limits import Limiter, LocalLimiter, Unlimited, default_limiter
 from ._models import (
@@ -31,7 +33,6 @@ from ._models import (
 from ._redis import RedisLimiter
 from ._signing import HmacSigner, OutgoingRequest, Signer
 from ._sync import Client
-from ._version import version as __version__
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -92,3 +93,18 @@ __all__ = [
     "__version__",
     "default_limiter",
 ]
+
+
+if typing.TYPE_CHECKING:
+    __version__: str
+
+
+def __getattr__(name: str) -> str:
+    # The version is read from the package metadata, which costs a few milliseconds of
+    # every `import moor7`: only when someone asks for it.
+    if name == "__version__":
+        from ._version import version
+
+        return version
+    msg = f"module 'moor7' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -242,6 +242,7 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
             DEMO_SECRET_KEY,
             base_url=gateway.url,
             timeout=args.timeout or DEFAULT_TIMEOUT,
+            max_retries=DEFAULT_MAX_RETRIES if args.max_retries is None else args.max_retries,
             limiter=Unlimited(),  # the fake gateway is not the account's quota
         ) as client,
     ):

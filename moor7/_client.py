@@ -12,11 +12,17 @@ A call flows, in this order::
 
 The sync ``moor7.Client`` (``_sync.py``) adds nothing to this: it runs it on a
 background event loop.
+
+Performance (see ``bench/`` and docs/performance.md): nothing per call is built that
+could be built once. The converter is built on the first answer and shared by every
+client of the process, and cattrs and stamina are imported when first needed, so that
+``import moor7`` costs little more than ``import aiohttp``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import logging
@@ -30,17 +36,15 @@ from types import TracebackType
 from typing import Any, Final, TypeVar
 
 import aiohttp
-import attrs
-import cattrs
-import stamina
 import yarl
 
-from ._convert import make_converter
-from ._envelope import Envelope, parse_response
+from ._envelope import Envelope, clock_skew_seconds, parse_response
 from ._limits import Limiter, default_limiter
 from ._models import NumberGroup, NumberPool
 from ._signing import HmacSigner, OutgoingRequest, Signer
 from .exceptions import (
+    CLOCK_SKEW_NOTICE,
+    AuthenticationError,
     ClientClosedError,
     ConfigurationError,
     NetworkError,
@@ -83,7 +87,10 @@ class _Unset:
 _UNSET: Final = _Unset()
 
 
+@functools.cache
 def _user_agent() -> str:
+    # Once per process: the same for every client, and reading the version from the
+    # package metadata costs milliseconds (importlib.metadata).
     from ._version import version
 
     return (
@@ -137,14 +144,6 @@ def _check_base_url(base_url: str) -> str:
             raise
         msg = f"base_url is not a valid URL: {base_url!r}"
         raise ConfigurationError(msg) from exc
-
-
-def _describe(exc: BaseException, type_: Any) -> str:
-    # The converter's own messages ("expected a list, got dict") say more than cattrs'
-    # generic "invalid value", and name only types, never values (a SIP password).
-    if type(exc) is ValueError and str(exc):
-        return str(exc)
-    return cattrs.v.format_exception(exc, type_)
 
 
 def _retry_on(exc: Exception) -> bool | float:
@@ -207,6 +206,9 @@ class AsyncClient:
         backoff_max: float = 10.0,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
+        signer_appkey = getattr(signer, "appkey", None)
+        if appkey is None and isinstance(signer_appkey, str):
+            appkey = signer_appkey  # the signer signs for an account: that is the one
         appkey = _resolve(appkey, "MOOR7_APPKEY")
         if appkey is None:
             msg = "no appkey: pass appkey=... or set the MOOR7_APPKEY environment variable"
@@ -231,6 +233,11 @@ class AsyncClient:
             raise ConfigurationError(msg)
         elif not callable(getattr(signer, "sign", None)):
             msg = f"signer must have a sign(request) method, got {type(signer).__name__}"
+            raise ConfigurationError(msg)
+        elif isinstance(signer_appkey, str) and signer_appkey != appkey:
+            # The quota is counted under the client's appkey, the gateway under the
+            # signer's: the two must be one account.
+            msg = f"the signer signs for appkey {signer_appkey!r}, the client is for {appkey!r}"
             raise ConfigurationError(msg)
         if limiter is not None and not isinstance(limiter, Limiter):
             msg = (
@@ -260,7 +267,6 @@ class AsyncClient:
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        self._converter = make_converter()
         self._base_headers = {"content-type": "application/json", "user-agent": _user_agent()}
 
     def __repr__(self) -> str:
@@ -350,7 +356,10 @@ class AsyncClient:
         """
         envelope = await self._call(NUMBER_POOL_PATH, None, timeout, max_retries)
         pool: NumberPool = self._structure(envelope, NumberPool, default={})
-        return attrs.evolve(pool, request_id=envelope.request_id)
+        # The pool was made just now and nobody else holds it: set the field in place
+        # (attrs' recipe for frozen classes) instead of copying it with attrs.evolve().
+        object.__setattr__(pool, "request_id", envelope.request_id)
+        return pool
 
     async def list_display_number_groups(
         self,
@@ -410,13 +419,18 @@ class AsyncClient:
     # -- the pipeline ----------------------------------------------------------------
 
     def _structure(self, envelope: Envelope, type_: Any, *, default: Any) -> Any:
+        # Imported here: cattrs and the converter load with the first answer, not with
+        # `import moor7` (and once imported, this is a dictionary lookup).
+        from ._convert import describe_error, structure
+
         data = default if envelope.data is None else envelope.data
         try:
-            return self._converter.structure(data, type_)
+            return structure(data, type_)
         except Exception as exc:  # cattrs raises many types; each means "does not fit"
-            details = "; ".join(cattrs.transform_error(exc, format_exception=_describe))
+            details = describe_error(exc)
             raise ResponseShapeError(
                 f"the answer's data does not fit the model: {details}",
+                path=envelope.path,
                 status=envelope.status,
                 request_id=envelope.request_id,
             ) from exc
@@ -450,13 +464,56 @@ class AsyncClient:
         retries = self.max_retries if max_retries is None else _check_retries(max_retries)
         session = self._get_session()
         url = self.base_url + path
+        try:
+            return await self._send(session, url, path, payload, attempt_timeout, retries)
+        except AuthenticationError as exc:
+            if not self._adopt_gateway_clock(exc):
+                raise
+        # Signed with the gateway's time now: the one case an authentication failure is
+        # worth another try, and only once.
+        return await self._send(session, url, path, payload, attempt_timeout, retries)
 
-        if retries == 0:
-            # Not through stamina: its global testing switch would add attempts to a call
-            # the caller asked to send once (a dial-out must not run twice).
+    def _adopt_gateway_clock(self, exc: AuthenticationError) -> bool:
+        """After a rejection, correct the default signer's clock if it is far off."""
+        skew = exc.clock_skew
+        if skew is None or abs(skew) < CLOCK_SKEW_NOTICE or not isinstance(self.signer, HmacSigner):
+            return False
+        self.signer.clock_offset += round(skew)
+        log.warning(
+            "this host's clock is %+.0fs off the gateway's (from its Date header); "
+            "signing with the gateway's time from now on: fix the clock (NTP)",
+            -skew,
+        )
+        return True
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        path: str,
+        payload: bytes,
+        attempt_timeout: float | None,
+        retries: int,
+    ) -> Envelope:
+        # The first attempt runs outside stamina: setting up its retry loop (tenacity's
+        # machinery) costs ~20 µs a call, as much as structuring a small pool, and most
+        # calls succeed at once. A failure worth retrying is handed to stamina below as its
+        # first attempt's outcome, so backoff, retry logging and stamina's testing and
+        # activation switches see exactly the attempts they would have.
+        try:
             return await self._attempt(
                 session, OutgoingRequest("POST", url, path, payload), attempt_timeout
             )
+        except Exception as exc:
+            # max_retries=0 never reaches stamina: its global testing switch would add
+            # attempts to a call the caller asked to send once (a dial-out must not run
+            # twice).
+            if retries == 0 or not _retry_on(exc):
+                raise
+            first_failure = exc
+        # Imported on the first retry only: stamina and tenacity are not needed before.
+        import stamina
+
         async for attempt in stamina.retry_context(
             on=_retry_on,
             attempts=retries + 1,
@@ -466,6 +523,8 @@ class AsyncClient:
             wait_jitter=self._backoff_initial,
         ):
             with attempt:
+                if attempt.num == 1:
+                    raise first_failure  # already tried above; stamina decides what next
                 request = OutgoingRequest("POST", url, path, payload, attempt.num)
                 return await self._attempt(session, request, attempt_timeout)
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
@@ -489,6 +548,9 @@ class AsyncClient:
                     headers={**self._base_headers, **headers},
                     timeout=aiohttp.ClientTimeout(total=timeout),
                     allow_redirects=False,
+                    # A shared session= may raise on 4xx/5xx by default; the envelope,
+                    # not aiohttp, says what an error status means.
+                    raise_for_status=False,
                 ) as response:
                     body = await response.read()
                     status, reason = response.status, response.reason
@@ -513,7 +575,11 @@ class AsyncClient:
                     msg = "the client was closed while the call was in flight"
                     raise ClientClosedError(msg) from exc
                 self._log_failure(request, started, type(exc).__name__)
-                msg = f"connection to the gateway failed: {type(exc).__name__}: {exc}"
+                # aiohttp's parser errors quote the bytes that broke them (a proxy may
+                # echo our headers, the signature among them): only connect errors,
+                # which name the host and port, keep their text.
+                detail = f": {exc}" if isinstance(exc, aiohttp.ClientConnectorError) else ""
+                msg = f"connection to the gateway failed: {type(exc).__name__}{detail}"
                 raise NetworkError(msg, path=request.path) from exc
         try:
             envelope = parse_response(
@@ -523,6 +589,14 @@ class AsyncClient:
                 body=body,
                 path=request.path,
             )
+        except AuthenticationError as exc:
+            # How far the gateway's clock is from the timestamp we signed with: a
+            # rejection for an expired timestamp says nothing more precise.
+            sent = headers.get("m7-timestamp", "")
+            if exc.clock_skew is not None and sent.isascii() and sent.isdigit():
+                exc.clock_skew = clock_skew_seconds(response_headers, now=float(sent))
+            self._log_answer(request, status, exc.request_id, started, type(exc).__name__)
+            raise
         except RateLimitError as exc:
             # Over quota anyway (another program on the account, another counting rule):
             # the whole account waits, not only this call's retry.
@@ -551,7 +625,9 @@ class AsyncClient:
             if not isinstance(name, str) or not isinstance(value, str):
                 msg = f"the signer returned a header that is not str -> str: {name!r}"
                 raise ConfigurationError(msg)
-            if any(c in name + value for c in "\r\n\0"):
+            text = name + value
+            # Three plain substring tests: a third of the cost of any() over a generator.
+            if "\r" in text or "\n" in text or "\0" in text:
                 msg = f"the signer returned a header with a line break: {name!r}"
                 raise ConfigurationError(msg)
         return headers

@@ -60,6 +60,7 @@ class Envelope:
     message: str | None
     request_id: str | None
     status: int
+    path: str
 
 
 def _request_id(document: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
@@ -96,6 +97,20 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
     return max(0.0, seconds)
 
 
+def clock_skew_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """The gateway's clock minus ours, from its ``Date`` header; ``None`` if unusable."""
+    value = headers.get("Date")
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive one is not one of them
+        return None
+    return when.timestamp() - (time.time() if now is None else now)
+
+
 def _error(
     *,
     status: int,
@@ -105,7 +120,9 @@ def _error(
     path: str,
     headers: Mapping[str, str],
 ) -> APIError:
-    numeric = int(code) if code is not None and code.isdigit() else None
+    # isdigit() also accepts "²" and "①", which int() refuses; and int() refuses (and is
+    # slow on) thousands of digits. No status or code of 7moor's is longer than 6.
+    numeric = int(code) if code and code.isascii() and code.isdigit() and len(code) <= 6 else None
     text = message.lower()
     if status == 429 or numeric == 429 or any(w in text for w in _RATE_LIMIT_WORDS):
         return RateLimitError(
@@ -116,10 +133,17 @@ def _error(
             request_id=request_id,
             retry_after=retry_after_seconds(headers),
         )
-    error_class: type[APIError] = APIError
     if status in (401, 403) or numeric in (401, 403) or any(w in text for w in _AUTH_WORDS):
-        error_class = AuthenticationError
-    elif status >= 500 or (numeric is not None and 500 <= numeric < 600):
+        return AuthenticationError(
+            message,
+            path=path,
+            status=status,
+            code=code,
+            request_id=request_id,
+            clock_skew=clock_skew_seconds(headers),
+        )
+    error_class: type[APIError] = APIError
+    if status >= 500 or (numeric is not None and 500 <= numeric < 600):
         error_class = ServerError
     return error_class(message, path=path, status=status, code=code, request_id=request_id)
 
@@ -132,7 +156,7 @@ def parse_response(
     if body.strip():
         try:
             document = json.loads(body)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # nested past the stack
             document = None
     is_envelope = isinstance(document, Mapping) and ("success" in document or "code" in document)
 
@@ -178,6 +202,7 @@ def parse_response(
             message=message,
             request_id=request_id,
             status=status,
+            path=path,
         )
     raise _error(
         status=status,

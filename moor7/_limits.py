@@ -33,7 +33,7 @@ from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from typing import Protocol, runtime_checkable
 
-from .exceptions import UsageError
+from .exceptions import ConfigurationError, UsageError
 
 __all__ = ["Limiter", "LocalLimiter", "Unlimited", "default_limiter"]
 
@@ -237,7 +237,7 @@ class LocalLimiter:
     ) -> None:
         if isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1:
             msg = f"max_calls must be a positive integer, got {max_calls!r}"
-            raise ValueError(msg)
+            raise ConfigurationError(msg)
         if (
             isinstance(period, bool)
             or not isinstance(period, (int, float))
@@ -245,7 +245,7 @@ class LocalLimiter:
             or period <= 0
         ):
             msg = f"period must be a positive number of seconds, got {period!r}"
-            raise ValueError(msg)
+            raise ConfigurationError(msg)
         self.max_calls = max_calls
         self.period = float(period)
         self._clock = clock

@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._limits import LocalLimiter, next_pause
-from .exceptions import LimiterUnavailableError
+from .exceptions import ConfigurationError, LimiterUnavailableError
 
 if TYPE_CHECKING:
     import redis.asyncio
@@ -151,10 +151,10 @@ class RedisLimiter:
         self._fallback = LocalLimiter(max_calls, period)
         if on_unavailable not in ("raise", "local"):
             msg = f"on_unavailable must be 'raise' or 'local', got {on_unavailable!r}"
-            raise ValueError(msg)
+            raise ConfigurationError(msg)
         if not isinstance(lease, (int, float)) or not math.isfinite(lease) or lease <= 0:
             msg = f"lease must be a positive number of seconds, got {lease!r}"
-            raise ValueError(msg)
+            raise ConfigurationError(msg)
         if isinstance(redis, str):
             self._url: str | None = redis
             self._given: Any = None
@@ -163,7 +163,7 @@ class RedisLimiter:
             self._given = redis
         else:
             msg = f"redis must be a URL or a redis.asyncio.Redis, got {type(redis).__name__}"
-            raise TypeError(msg)
+            raise ConfigurationError(msg)
         self.max_calls = max_calls
         self.period = float(period)
         self.on_unavailable = on_unavailable

@@ -18,11 +18,14 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol, runtime_checkable
 
 import attrs
+
+from .exceptions import ConfigurationError
 
 __all__ = ["HmacSigner", "OutgoingRequest", "Signer"]
 
@@ -85,12 +88,27 @@ class HmacSigner:
         appkey: The account id (``appKey`` in the 7moor console), e.g. ``"2000103"``.
         secret_key: The account's ``secretKey``. It is kept private: it never appears in
             ``repr()``, exceptions or logs.
-        clock: Returns the current Unix time in seconds. Injectable for tests and to
-            correct a skewed host clock.
+        clock: Returns the current Unix time in seconds. Injectable for tests.
         nonce: Returns a fresh 6-digit nonce. Injectable for tests only.
+
+    Attributes:
+        clock_offset: Seconds added to ``clock()`` for ``m7-timestamp``. The gateway
+            rejects a timestamp more than 5 minutes away from its own clock; when it
+            does, the client learns the difference from the rejection's ``Date`` header,
+            sets this, and tries once more (see :attr:`AuthenticationError.clock_skew`).
+            Set it yourself if you know your host's clock is off.
     """
 
-    __slots__ = ("_clock", "_key", "_nonce", "appkey")
+    __slots__ = (
+        "_clock",
+        "_issued",
+        "_key",
+        "_lock",
+        "_nonce",
+        "_second",
+        "appkey",
+        "clock_offset",
+    )
 
     def __init__(
         self,
@@ -100,16 +118,23 @@ class HmacSigner:
         clock: Callable[[], float] = time.time,
         nonce: Callable[[], str] = _random_nonce,
     ) -> None:
-        if not isinstance(appkey, str) or not appkey:
-            msg = "appkey must be a non-empty string"
-            raise TypeError(msg) if not isinstance(appkey, str) else ValueError(msg)
-        if not isinstance(secret_key, str) or not secret_key:
-            msg = "secret_key must be a non-empty string"
-            raise TypeError(msg) if not isinstance(secret_key, str) else ValueError(msg)
+        if not isinstance(appkey, str) or not appkey.strip():
+            msg = f"appkey must be a non-empty string, got {type(appkey).__name__}"
+            raise ConfigurationError(msg)
+        if not isinstance(secret_key, str) or not secret_key.strip():
+            # Only the type: a wrong value may still be somebody's secret.
+            msg = f"secret_key must be a non-empty string, got {type(secret_key).__name__}"
+            raise ConfigurationError(msg)
         self.appkey = appkey
         self._key = secret_key.encode()
         self._clock = clock
         self._nonce = nonce
+        self.clock_offset = 0.0
+        # The nonces issued in the current second: the signature changes only with the
+        # second, so a repeated nonce within it would be a replay to the gateway.
+        self._second = ""
+        self._issued: set[str] = set()
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"HmacSigner(appkey={self.appkey!r}, secret_key='***')"
@@ -130,8 +155,16 @@ class HmacSigner:
 
         The signature does not cover the body or the path, as the gateway defines it.
         """
-        timestamp = str(int(self._clock()))
-        nonce = self._nonce()
+        timestamp = str(int(self._clock() + self.clock_offset))
+        with self._lock:  # one signer may serve several threads' event loops
+            if timestamp != self._second:
+                self._second, self._issued = timestamp, set()
+            nonce = self._nonce()
+            for _ in range(100):  # bounded: an injected constant nonce must not spin
+                if nonce not in self._issued:
+                    break
+                nonce = self._nonce()
+            self._issued.add(nonce)
         return {
             "m7-appkey": self.appkey,
             "m7-nonce": nonce,

@@ -53,6 +53,11 @@ __all__ = [
 ]
 
 
+#: A clock this far (seconds) from the gateway's is worth naming in an authentication
+#: error, and correcting: the gateway rejects timestamps more than 300 s off.
+CLOCK_SKEW_NOTICE = 60.0
+
+
 class Moor7Error(Exception):
     """Base class of every error moor7 raises."""
 
@@ -174,8 +179,38 @@ class AuthenticationError(APIError):
     """The gateway rejected the credentials or the signature.
 
     Check the appkey and secret key, and the host clock: the gateway rejects a
-    timestamp more than 5 minutes away from its own. Never retried.
+    timestamp more than 5 minutes away from its own. Not retried, except once after
+    correcting the clock (below).
+
+    Attributes:
+        clock_skew: Seconds the gateway's clock is ahead of this host's (negative:
+            behind), from the ``Date`` header of the rejection; ``None`` if it sent
+            none. Beyond a minute it is named in the message; the default
+            :class:`~moor7.HmacSigner` then adopts it and the client tries once more.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        clock_skew: float | None = None,
+    ) -> None:
+        super().__init__(message, path=path, status=status, code=code, request_id=request_id)
+        self.clock_skew = clock_skew
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.clock_skew is not None and abs(self.clock_skew) >= CLOCK_SKEW_NOTICE:
+            where = "behind" if self.clock_skew > 0 else "ahead of"
+            text += f"; this host's clock is {abs(self.clock_skew):.0f}s {where} the gateway's"
+        return text
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {**self._context(), "clock_skew": self.clock_skew}
 
 
 class RateLimitError(APIError):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -681,3 +683,88 @@ class TestOverQuotaPausesTheAccount:
             started = loop.time()
             await c.list_display_number_groups()  # another call, same account
             assert loop.time() - started >= 0.45
+
+
+class TestClockSkew:
+    """The gateway rejects a timestamp more than 5 minutes off its own clock."""
+
+    @staticmethod
+    def skewed_signer(seconds: float) -> moor7.HmacSigner:
+        return moor7.HmacSigner(DEMO_APPKEY, DEMO_SECRET_KEY, clock=lambda: time.time() + seconds)
+
+    @pytest.mark.parametrize("skew", [-1000.0, 1000.0])
+    async def test_learned_from_the_rejection_and_corrected_once(
+        self, gateway: FakeGateway, skew: float, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        signer = self.skewed_signer(skew)
+        with caplog.at_level(logging.WARNING, logger="moor7"):
+            async with make_client(gateway, secret_key=None, signer=signer) as c:
+                assert await c.get_number_pool()
+                assert await c.list_display_number_groups()  # no rejection any more
+        assert [call.status for call in gateway.calls] == [401, 200, 200]
+        assert abs(signer.clock_offset + skew) <= 2  # the Date header has 1 s steps
+        assert "clock is" in caplog.text
+
+    async def test_the_error_names_the_skew_when_not_corrected(self, gateway: FakeGateway) -> None:
+        class SkewedVaultSigner:  # a custom signer: the client does not touch its clock
+            def sign(self, request: moor7.OutgoingRequest) -> dict[str, str]:
+                return TestClockSkew.skewed_signer(-1000).sign(request)
+
+        async with make_client(gateway, secret_key=None, signer=SkewedVaultSigner()) as c:
+            with pytest.raises(moor7.AuthenticationError) as excinfo:
+                await c.get_number_pool()
+        error = excinfo.value
+        assert error.clock_skew is not None
+        assert 998 <= error.clock_skew <= 1002
+        assert re.search(r"clock is (999|1000|1001)s behind the gateway's", str(error))
+        assert len(gateway.calls) == 1
+
+    async def test_a_small_skew_is_not_the_reason_and_is_left_alone(
+        self, gateway: FakeGateway
+    ) -> None:
+        signer = self.skewed_signer(5)
+        gateway.fail_next(Fault.AUTH_REJECT)
+        async with make_client(gateway, secret_key=None, signer=signer) as c:
+            with pytest.raises(moor7.AuthenticationError) as excinfo:
+                await c.get_number_pool()
+        assert excinfo.value.clock_skew is not None
+        assert abs(excinfo.value.clock_skew) < 10
+        assert signer.clock_offset == 0
+        assert len(gateway.calls) == 1
+
+    async def test_a_wrong_secret_is_not_retried_even_with_a_skew(
+        self, gateway: FakeGateway
+    ) -> None:
+        signer = moor7.HmacSigner(DEMO_APPKEY, "wrong", clock=lambda: time.time() - 1000)
+        async with make_client(gateway, secret_key=None, signer=signer) as c:
+            with pytest.raises(moor7.AuthenticationError):
+                await c.get_number_pool()
+        assert len(gateway.calls) == 2  # the timestamp fixed, then the signature refused
+
+
+class TestSignerAccount:
+    def test_the_appkey_comes_from_the_signer(self) -> None:
+        client = moor7.AsyncClient(signer=moor7.HmacSigner("2000103", "s"))
+        assert client.appkey == "2000103"
+
+    def test_a_signer_for_another_account_is_refused(self) -> None:
+        with pytest.raises(moor7.ConfigurationError, match="signs for appkey"):
+            moor7.AsyncClient("2000104", signer=moor7.HmacSigner("2000103", "s"))
+
+
+class TestDocsReviewRegressions:
+    async def test_a_shared_session_that_raises_for_status(self, gateway: FakeGateway) -> None:
+        async with aiohttp.ClientSession(raise_for_status=True) as session:
+            gateway.fail_next(Fault.AUTH_REJECT)
+            async with make_client(gateway, session=session) as c:
+                with pytest.raises(moor7.AuthenticationError):
+                    await c.get_number_pool()
+        assert len(gateway.calls) == 1  # not mistaken for a network error and retried
+
+    async def test_shape_errors_carry_the_path(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.number_pool = {"displayNumberList": "nope"}
+        with pytest.raises(moor7.ResponseShapeError) as excinfo:
+            await client.get_number_pool()
+        assert excinfo.value.path == NUMBER_PATH

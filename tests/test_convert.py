@@ -151,6 +151,13 @@ class TestTolerance:
         assert pool.display_numbers == []
         assert pool.sip_numbers == []
 
+    def test_null_groups_and_codecs_are_empty(self, converter: cattrs.Converter) -> None:
+        data = mutated(group=None)
+        data["sipNumberList"][0]["codingFormat"] = None
+        pool = pool_from(converter, data)
+        assert pool.display_numbers[0].groups == []
+        assert pool.sip_numbers[0].coding_formats == []
+
     @pytest.mark.parametrize(
         ("wire", "expected"),
         [

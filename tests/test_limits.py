@@ -50,7 +50,7 @@ class TestConfiguration:
         [{"max_calls": 0}, {"max_calls": 2.5}, {"max_calls": True}, {"period": 0}, {"period": -1}],
     )
     def test_rejects_nonsense(self, kwargs: dict[str, float]) -> None:
-        with pytest.raises(ValueError, match="must be"):
+        with pytest.raises(moor7.ConfigurationError, match="must be"):
             moor7.LocalLimiter(**kwargs)  # type: ignore[arg-type]
 
     def test_defaults_are_the_7moor_quota(self) -> None:

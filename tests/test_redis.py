@@ -42,11 +42,13 @@ async def make_limiter(redis_url: str) -> AsyncIterator[MakeLimiter]:
 
 class TestConfiguration:
     def test_rejects_nonsense(self, redis_url: str) -> None:
-        with pytest.raises(ValueError, match="max_calls"):
+        with pytest.raises(moor7.ConfigurationError, match="max_calls"):
             moor7.RedisLimiter(redis_url, max_calls=0)
-        with pytest.raises(ValueError, match="on_unavailable"):
+        with pytest.raises(moor7.ConfigurationError, match="on_unavailable"):
             moor7.RedisLimiter(redis_url, on_unavailable="ignore")  # type: ignore[arg-type]
-        with pytest.raises(TypeError, match="redis"):
+        with pytest.raises(moor7.ConfigurationError, match="lease"):
+            moor7.RedisLimiter(redis_url, lease=0)
+        with pytest.raises(moor7.ConfigurationError, match="redis"):
             moor7.RedisLimiter(42)  # type: ignore[arg-type]
 
     def test_repr_hides_the_redis_password(self) -> None:

@@ -60,16 +60,11 @@ class TestHmacSigner:
         assert APPKEY in repr(signer)
 
     @pytest.mark.parametrize(
-        ("appkey", "secret", "error"),
-        [
-            ("", SECRET, ValueError),
-            (APPKEY, "", ValueError),
-            (2000103, SECRET, TypeError),
-            (APPKEY, None, TypeError),
-        ],
+        ("appkey", "secret"),
+        [("", SECRET), (APPKEY, ""), (APPKEY, "  "), (2000103, SECRET), (APPKEY, None)],
     )
-    def test_rejects_bad_credentials(self, appkey: object, secret: object, error: type) -> None:
-        with pytest.raises(error):
+    def test_rejects_bad_credentials(self, appkey: object, secret: object) -> None:
+        with pytest.raises(moor7.ConfigurationError):
             moor7.HmacSigner(appkey, secret)  # type: ignore[arg-type]
 
     def test_is_a_signer(self) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks of moor7 against hand-written baselines: ``python -m bench.perf``."""
