@@ -79,6 +79,17 @@ def _code(document: Mapping[str, Any]) -> str | None:
     return str(code)
 
 
+def _http_date(value: str) -> float | None:
+    """An HTTP date (RFC 9110, always GMT) as a Unix time; ``None`` if it is not one."""
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": no zone, so no instant either
+        return None
+    return when.timestamp()
+
+
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Parse ``Retry-After`` (seconds or an HTTP date); ``None`` if absent or unusable."""
     value = headers.get("Retry-After")
@@ -87,28 +98,22 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
     try:
         seconds = float(value)
     except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        when = _http_date(value)
+        if when is None:
             return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
+        seconds = when - (time.time() if now is None else now)
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
 
 
 def clock_skew_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """The gateway's clock minus ours, from its ``Date`` header; ``None`` if unusable."""
+    """The gateway's clock minus ours (or minus *now*), from its ``Date`` header."""
     value = headers.get("Date")
-    if not value:
+    when = _http_date(value) if value else None
+    if when is None:
         return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive one is not one of them
-        return None
-    return when.timestamp() - (time.time() if now is None else now)
+    return when - (time.time() if now is None else now)
 
 
 def _error(
