@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python -m bench.perf            # the full run: about two minutes
+    python -m bench.perf            # the full run: about a minute
     python -m bench.perf --quick    # a smoke run of a few seconds (tests/test_bench.py)
     python -m bench.perf --only 1,3 # some scenarios only
 

@@ -42,10 +42,9 @@ def _options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     default = None if top else argparse.SUPPRESS
 
     def option(*names: str, **kwargs: Any) -> None:
+        # A flag before the command defaults to False (store_true's own default).
         if kwargs.get("action") != "store_true" or not top:
-            kwargs.setdefault("default", default)
-        if kwargs.get("action") == "store_true" and not top:
-            kwargs["default"] = argparse.SUPPRESS
+            kwargs["default"] = default
         parser.add_argument(*names, **kwargs)
 
     option(

@@ -169,8 +169,8 @@ class AsyncClient:
                 groups = await client.list_display_number_groups()
 
     Args:
-        appkey: The account id (``appKey``). Default: the ``MOOR7_APPKEY`` environment
-            variable.
+        appkey: The account id (``appKey``). Default: the signer's ``appkey`` if it has
+            one, then the ``MOOR7_APPKEY`` environment variable.
         secret_key: The account's ``secretKey``. Default: ``MOOR7_SECRET_KEY``. Not
             needed when ``signer`` is given.
         base_url: The gateway. Default: ``MOOR7_BASE_URL``, then
@@ -181,7 +181,9 @@ class AsyncClient:
         timeout: Seconds for one attempt, from sending to the last byte of the answer;
             ``None`` for no limit.
         max_retries: How many times a failed call is tried again (connection errors,
-            timeouts, 5xx and over-quota answers; never authentication or other 4xx).
+            timeouts, 5xx and over-quota answers; not authentication or other 4xx, but
+            for one attempt more after adopting the gateway's time when this host's
+            clock is off).
         backoff_initial: Seconds before the first retry; it doubles each retry (plus
             jitter) up to ``backoff_max``. A ``Retry-After`` from the gateway wins.
         backoff_max: The longest wait between two attempts.
@@ -467,24 +469,36 @@ class AsyncClient:
         try:
             return await self._send(session, url, path, payload, attempt_timeout, retries)
         except AuthenticationError as exc:
-            if not self._adopt_gateway_clock(exc):
+            if not self._clock_was_off(exc):
                 raise
-        # Signed with the gateway's time now: the one case an authentication failure is
-        # worth another try, and only once.
-        return await self._send(session, url, path, payload, attempt_timeout, retries)
+        # The attempt that failed corrected the signer's clock (_attempt): the one case
+        # an authentication failure is worth another try, and it is one attempt more.
+        return await self._send(session, url, path, payload, attempt_timeout, retries=0)
 
-    def _adopt_gateway_clock(self, exc: AuthenticationError) -> bool:
-        """After a rejection, correct the default signer's clock if it is far off."""
+    def _clock_was_off(self, exc: AuthenticationError) -> bool:
         skew = exc.clock_skew
-        if skew is None or abs(skew) < CLOCK_SKEW_NOTICE or not isinstance(self.signer, HmacSigner):
-            return False
-        self.signer.clock_offset += round(skew)
-        log.warning(
-            "this host's clock is %+.0fs off the gateway's (from its Date header); "
-            "signing with the gateway's time from now on: fix the clock (NTP)",
-            -skew,
+        return (
+            isinstance(self.signer, HmacSigner)
+            and skew is not None
+            and abs(skew) >= CLOCK_SKEW_NOTICE
         )
-        return True
+
+    def _adopt_gateway_clock(self, exc: AuthenticationError, signed_offset: float) -> None:
+        """Sign with the gateway's time from now on, after a rejection far off it."""
+        if not self._clock_was_off(exc):
+            return
+        assert isinstance(self.signer, HmacSigner)  # _clock_was_off checked it
+        assert exc.clock_skew is not None
+        # From the offset this attempt was signed with, not the current one: calls that
+        # were in flight together all land on the same offset instead of adding up.
+        corrected = signed_offset + round(exc.clock_skew)
+        if self.signer.clock_offset != corrected:
+            self.signer.clock_offset = corrected
+            log.warning(
+                "this host's clock is %+.0fs off the gateway's (from its Date header); "
+                "signing with the gateway's time from now on: fix the clock (NTP)",
+                -exc.clock_skew,
+            )
 
     async def _send(
         self,
@@ -539,6 +553,7 @@ class AsyncClient:
                 raise ClientClosedError(msg)
             # Signed inside the limiter, right before sending: a wait for a slot must not
             # age the timestamp, and each attempt needs a nonce of its own.
+            signed_offset = getattr(self.signer, "clock_offset", 0.0)
             headers = await self._sign(request)
             started = time.monotonic()
             try:
@@ -595,6 +610,7 @@ class AsyncClient:
             sent = headers.get("m7-timestamp", "")
             if exc.clock_skew is not None and sent.isascii() and sent.isdigit():
                 exc.clock_skew = clock_skew_seconds(response_headers, now=float(sent))
+            self._adopt_gateway_clock(exc, signed_offset)
             self._log_answer(request, status, exc.request_id, started, type(exc).__name__)
             raise
         except RateLimitError as exc:

@@ -44,6 +44,7 @@ E = TypeVar("E", bound=enum.Enum)
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # _TIME_FORMAT with two-digit fields, the only shape the gateway sends. ASCII digits only:
 # for exactly these strings fromisoformat() and strptime() agree.
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
 _GATEWAY_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 # Wire names that are not plain camelCase of the model's snake_case name.
@@ -103,8 +104,9 @@ def _to_optional_int(value: Any, _: Any = None) -> int | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    # isascii(): isdigit() also accepts "²", which int() refuses, quoting it.
-    if isinstance(value, str) and value.isascii() and value.strip().lstrip("-").isdigit():
+    # A strict pattern, not isdigit(): int() refuses "²" or "--1" with a message that
+    # quotes the value, and no value may reach an error's text.
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)

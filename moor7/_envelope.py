@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -33,21 +34,18 @@ from .exceptions import (
 
 __all__ = ["Envelope", "parse_response"]
 
-# Words that the gateway (or the many 7moor APIs before it) use in rejections. Matched
-# against the lower-cased message; the status and the code are checked first.
-_RATE_LIMIT_WORDS = ("限流", "频繁", "rate limit", "ratelimit", "too many", "too frequent", "quota")
-_AUTH_WORDS = (
-    "签名",
-    "鉴权",
-    "认证",
-    "时间戳",
-    "sign",
-    "auth",
-    "appkey",
-    "timestamp",
-    "nonce",
-    "forbidden",
-    "secret",
+# What the gateway (or the many 7moor APIs before it) says in rejections, for answers
+# whose status and code do not say it already. Whole English words only: "assign" is
+# not "sign", and "too many numbers in one request" is no rate limit.
+_RATE_LIMIT_WORDS = re.compile(
+    r"限流|频繁|rate[ -]?limit|too many requests|too frequent", re.IGNORECASE
+)
+_AUTH_WORDS = re.compile(
+    r"签名|鉴权|认证|时间戳"
+    # Latin-letter boundaries, not \b: "nonce重复" runs a word into Chinese text.
+    r"|(?<![a-z])(?:sign(?:ature)?|auth[a-z]*|unauthori[sz]ed|appkey|timestamp|nonce"
+    r"|forbidden|secret)(?![a-z])",
+    re.IGNORECASE,
 )
 
 
@@ -128,29 +126,29 @@ def _error(
     # isdigit() also accepts "²" and "①", which int() refuses; and int() refuses (and is
     # slow on) thousands of digits. No status or code of 7moor's is longer than 6.
     numeric = int(code) if code and code.isascii() and code.isdigit() and len(code) <= 6 else None
-    text = message.lower()
-    if status == 429 or numeric == 429 or any(w in text for w in _RATE_LIMIT_WORDS):
-        return RateLimitError(
-            message,
-            path=path,
-            status=status,
-            code=code,
-            request_id=request_id,
-            retry_after=retry_after_seconds(headers),
-        )
-    if status in (401, 403) or numeric in (401, 403) or any(w in text for w in _AUTH_WORDS):
-        return AuthenticationError(
-            message,
-            path=path,
-            status=status,
-            code=code,
-            request_id=request_id,
-            clock_skew=clock_skew_seconds(headers),
-        )
-    error_class: type[APIError] = APIError
-    if status >= 500 or (numeric is not None and 500 <= numeric < 600):
-        error_class = ServerError
-    return error_class(message, path=path, status=status, code=code, request_id=request_id)
+    # The HTTP status first: it is the most deliberate signal. Then the envelope's code,
+    # then its words, then a 5xx code (older 7moor APIs answer 200 with code "500").
+    if status == 429:
+        kind: type[APIError] = RateLimitError
+    elif status in (401, 403):
+        kind = AuthenticationError
+    elif status >= 500:
+        kind = ServerError
+    elif numeric == 429 or _RATE_LIMIT_WORDS.search(message):
+        kind = RateLimitError
+    elif numeric in (401, 403) or _AUTH_WORDS.search(message):
+        kind = AuthenticationError
+    elif numeric is not None and 500 <= numeric < 600:
+        kind = ServerError
+    else:
+        kind = APIError
+    error = kind(message, path=path, status=status, code=code, request_id=request_id)
+    if isinstance(error, RateLimitError):
+        error.retry_after = retry_after_seconds(headers)
+    elif isinstance(error, AuthenticationError):
+        # Against this host's clock; the client refines it against the timestamp signed.
+        error.clock_skew = clock_skew_seconds(headers)
+    return error
 
 
 def parse_response(
@@ -172,7 +170,7 @@ def parse_response(
                 status=status,
                 code=None,
                 message=f"HTTP {status} {reason or ''}".strip(),
-                request_id=headers.get("X-Request-Id"),
+                request_id=_request_id({}, headers),
                 path=path,
                 headers=headers,
             )
@@ -189,7 +187,7 @@ def parse_response(
             f"the gateway answered with {what}",
             path=path,
             status=status,
-            request_id=headers.get("X-Request-Id"),
+            request_id=_request_id({}, headers),
             body=body,
         )
 

@@ -19,6 +19,7 @@ A request goes through these steps, in this order::
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import enum
 import heapq
 import hmac
@@ -570,7 +571,13 @@ class FakeGateway:
                 self._calls.append(call)
         if answer is None:
             return _drop(request)
-        headers = {"Content-Type": answer.content_type, **answer.headers}
+        headers = {
+            "Content-Type": answer.content_type,
+            # The gateway's own clock, as its timestamp check uses: a client learns the
+            # gateway's time from this header (aiohttp would write the host's).
+            "Date": email.utils.formatdate(self._clock(), usegmt=True),
+            **answer.headers,
+        }
         return web.Response(status=answer.status, body=answer.body, headers=headers)
 
     async def _answer(self, method: str, exchange: _Exchange) -> _Answer | None:

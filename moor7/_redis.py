@@ -152,10 +152,22 @@ class RedisLimiter:
         if on_unavailable not in ("raise", "local"):
             msg = f"on_unavailable must be 'raise' or 'local', got {on_unavailable!r}"
             raise ConfigurationError(msg)
-        if not isinstance(lease, (int, float)) or not math.isfinite(lease) or lease <= 0:
+        if (
+            isinstance(lease, bool)
+            or not isinstance(lease, (int, float))
+            or not math.isfinite(lease)
+            or lease <= 0
+        ):
             msg = f"lease must be a positive number of seconds, got {lease!r}"
             raise ConfigurationError(msg)
         if isinstance(redis, str):
+            try:
+                # Checked now, not at the first call, where redis-py's ValueError would
+                # escape the client.
+                module.connection.parse_url(redis)
+            except ValueError as exc:
+                msg = f"not a Redis URL (redis://, rediss:// or unix://): {_redact(redis)!r}"
+                raise ConfigurationError(msg) from exc
             self._url: str | None = redis
             self._given: Any = None
         elif isinstance(redis, module.Redis):

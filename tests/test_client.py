@@ -768,3 +768,30 @@ class TestDocsReviewRegressions:
         with pytest.raises(moor7.ResponseShapeError) as excinfo:
             await client.get_number_pool()
         assert excinfo.value.path == NUMBER_PATH
+
+
+class TestClockSkewUnderConcurrency:
+    async def test_calls_in_flight_together_all_succeed_and_agree(
+        self, gateway: FakeGateway
+    ) -> None:
+        """Found in review: each rejected call once added the skew again."""
+        signer = TestClockSkew.skewed_signer(-1000)
+        async with make_client(gateway, secret_key=None, signer=signer) as c:
+            pools = await asyncio.gather(*(c.get_number_pool() for _ in range(5)))
+            assert len(pools) == 5
+            assert abs(signer.clock_offset - 1000) <= 2
+            assert await c.get_number_pool()  # and it stays corrected
+        assert abs(signer.clock_offset - 1000) <= 2
+
+
+class TestGatewayClock:
+    async def test_a_gateway_whose_clock_is_off_is_followed(self) -> None:
+        async with (
+            FakeGateway(clock=lambda: time.time() + 1000) as gateway,
+            make_client(gateway, max_retries=0) as c,
+        ):
+            assert await c.get_number_pool()
+            assert await c.list_display_number_groups()
+            assert [call.status for call in gateway.calls] == [401, 200, 200]
+            assert isinstance(c.signer, moor7.HmacSigner)
+            assert abs(c.signer.clock_offset - 1000) <= 2

@@ -75,6 +75,13 @@ REJECTIONS = [
     (400, b"bad request", moor7.APIError),
     (200, {"success": False}, moor7.APIError),
     (500, {"success": True, "code": "200"}, moor7.ServerError),
+    # Words inside other words are not the words: found in review.
+    (500, envelope("500", "failed to assign the agent"), moor7.ServerError),
+    (200, envelope("400", "designer not found"), moor7.APIError),
+    (400, envelope("400", "too many numbers in one request"), moor7.APIError),
+    (200, envelope("400", "Unauthorized"), moor7.AuthenticationError),
+    (200, envelope("400", "invalid m7-sign"), moor7.AuthenticationError),
+    (200, envelope("400", "Too Many Requests"), moor7.RateLimitError),
 ]
 
 

@@ -48,6 +48,10 @@ class TestConfiguration:
             moor7.RedisLimiter(redis_url, on_unavailable="ignore")  # type: ignore[arg-type]
         with pytest.raises(moor7.ConfigurationError, match="lease"):
             moor7.RedisLimiter(redis_url, lease=0)
+        with pytest.raises(moor7.ConfigurationError, match="lease"):
+            moor7.RedisLimiter(redis_url, lease=True)
+        with pytest.raises(moor7.ConfigurationError, match="not a Redis URL"):
+            moor7.RedisLimiter("localhost:6379")
         with pytest.raises(moor7.ConfigurationError, match="redis"):
             moor7.RedisLimiter(42)  # type: ignore[arg-type]
 
