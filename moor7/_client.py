@@ -26,7 +26,6 @@ import functools
 import inspect
 import json
 import logging
-import math
 import os
 import platform
 import re
@@ -38,6 +37,7 @@ from typing import Any, Final, TypeVar
 import aiohttp
 import yarl
 
+from ._arguments import seconds, whole_number
 from ._envelope import Envelope, clock_skew_seconds, parse_response
 from ._limits import Limiter, default_limiter
 from ._models import NumberGroup, NumberPool
@@ -106,24 +106,11 @@ def _resolve(value: str | None, variable: str) -> str | None:
 
 
 def _check_timeout(timeout: float | None) -> float | None:
-    if timeout is None:
-        return None
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, (int, float))
-        or not math.isfinite(timeout)
-        or timeout <= 0
-    ):
-        msg = f"timeout must be a positive number of seconds or None, got {timeout!r}"
-        raise ConfigurationError(msg)
-    return float(timeout)
+    return None if timeout is None else seconds("timeout", timeout)
 
 
 def _check_retries(max_retries: int) -> int:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        msg = f"max_retries must be an integer >= 0, got {max_retries!r}"
-        raise ConfigurationError(msg)
-    return max_retries
+    return whole_number("max_retries", max_retries, least=0)
 
 
 def _check_base_url(base_url: str) -> str:
@@ -250,10 +237,6 @@ class AsyncClient:
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             msg = f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
             raise ConfigurationError(msg)
-        for name, value in (("backoff_initial", backoff_initial), ("backoff_max", backoff_max)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                msg = f"{name} must be a number of seconds >= 0, got {value!r}"
-                raise ConfigurationError(msg)
 
         self.appkey: str = appkey
         self.base_url: str = _check_base_url(
@@ -263,8 +246,8 @@ class AsyncClient:
         self.limiter: Limiter = limiter if limiter is not None else default_limiter()
         self.timeout: float | None = _check_timeout(timeout)
         self.max_retries: int = _check_retries(max_retries)
-        self._backoff_initial = float(backoff_initial)
-        self._backoff_max = float(backoff_max)
+        self._backoff_initial = seconds("backoff_initial", backoff_initial, zero_ok=True)
+        self._backoff_max = seconds("backoff_max", backoff_max, zero_ok=True)
         self._session = session
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -33,7 +33,8 @@ from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from typing import Protocol, runtime_checkable
 
-from .exceptions import ConfigurationError, UsageError
+from ._arguments import seconds, whole_number
+from .exceptions import UsageError
 
 __all__ = ["Limiter", "LocalLimiter", "Unlimited", "default_limiter"]
 
@@ -235,19 +236,8 @@ class LocalLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1:
-            msg = f"max_calls must be a positive integer, got {max_calls!r}"
-            raise ConfigurationError(msg)
-        if (
-            isinstance(period, bool)
-            or not isinstance(period, (int, float))
-            or not math.isfinite(period)
-            or period <= 0
-        ):
-            msg = f"period must be a positive number of seconds, got {period!r}"
-            raise ConfigurationError(msg)
-        self.max_calls = max_calls
-        self.period = float(period)
+        self.max_calls = whole_number("max_calls", max_calls, least=1)
+        self.period = seconds("period", period)
         self._clock = clock
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}

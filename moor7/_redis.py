@@ -35,6 +35,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._arguments import seconds
 from ._limits import LocalLimiter, next_pause
 from .exceptions import ConfigurationError, LimiterUnavailableError
 
@@ -152,14 +153,6 @@ class RedisLimiter:
         if on_unavailable not in ("raise", "local"):
             msg = f"on_unavailable must be 'raise' or 'local', got {on_unavailable!r}"
             raise ConfigurationError(msg)
-        if (
-            isinstance(lease, bool)
-            or not isinstance(lease, (int, float))
-            or not math.isfinite(lease)
-            or lease <= 0
-        ):
-            msg = f"lease must be a positive number of seconds, got {lease!r}"
-            raise ConfigurationError(msg)
         if isinstance(redis, str):
             try:
                 # Checked now, not at the first call, where redis-py's ValueError would
@@ -179,7 +172,7 @@ class RedisLimiter:
         self.max_calls = max_calls
         self.period = float(period)
         self.on_unavailable = on_unavailable
-        self.lease = float(lease)
+        self.lease = seconds("lease", lease)
         self.key_prefix = key_prefix
         self._redis_errors: tuple[type[BaseException], ...] = (module.RedisError, OSError)
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
