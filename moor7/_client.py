@@ -40,7 +40,7 @@ import yarl
 from ._arguments import seconds, whole_number
 from ._envelope import Envelope, clock_skew_seconds, parse_response
 from ._limits import Limiter, default_limiter
-from ._models import NumberGroup, NumberPool
+from ._models import NumberGroup, NumberGroups, NumberPool
 from ._signing import HmacSigner, OutgoingRequest, Signer
 from .exceptions import (
     CLOCK_SKEW_NOTICE,
@@ -351,7 +351,7 @@ class AsyncClient:
         *,
         timeout: float | _Unset | None = _UNSET,
         max_retries: int | None = None,
-    ) -> list[NumberGroup]:
+    ) -> NumberGroups:
         """List the account's display-number groups (查询外显号组).
 
         An outbound call that names a group's ``id`` shows one of that group's numbers.
@@ -360,12 +360,16 @@ class AsyncClient:
             timeout: Override the client's per-attempt timeout for this call.
             max_retries: Override the client's ``max_retries`` for this call.
 
+        Returns:
+            A ``list`` of :class:`NumberGroup` whose ``request_id`` identifies the call
+            for 7moor support.
+
         Raises:
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
         envelope = await self._call(DISPLAY_NUMBER_GROUPS_PATH, None, timeout, max_retries)
         groups: list[NumberGroup] = self._structure(envelope, list[NumberGroup], default=[])
-        return groups
+        return NumberGroups(groups, envelope.request_id)
 
     async def request(
         self,

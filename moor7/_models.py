@@ -11,7 +11,7 @@ is kept as it came (an ``int`` or ``str``) instead of failing the whole call.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -21,6 +21,7 @@ __all__ = [
     "CHINA_STANDARD_TIME",
     "CallAbility",
     "NumberGroup",
+    "NumberGroups",
     "NumberPool",
     "NumberStatus",
     "PhoneNumber",
@@ -196,6 +197,20 @@ class SipNumber:
     create_user: str | None = None
     update_user: str | None = None
     raw: Mapping[str, Any] = _raw_field()
+
+
+class NumberGroups(list[NumberGroup]):
+    """The display-number groups: a plain ``list`` of :class:`NumberGroup`, plus the
+    request id of the call that returned it.
+
+    Attributes:
+        request_id: The gateway's ``requestInfo.requestId`` for that call: quote it to
+            7moor support.
+    """
+
+    def __init__(self, groups: Iterable[NumberGroup] = (), request_id: str | None = None) -> None:
+        super().__init__(groups)
+        self.request_id = request_id
 
 
 @attrs.frozen

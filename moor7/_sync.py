@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from ._client import _UNSET, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, _Unset
 from ._limits import Limiter, loop_blocked, serving_blocked_loop
-from ._models import NumberGroup, NumberPool
+from ._models import NumberGroups, NumberPool
 from ._signing import Signer
 from .exceptions import ClientClosedError, UsageError
 
@@ -329,7 +329,7 @@ class Client:
         *,
         timeout: float | _Unset | None = _UNSET,
         max_retries: int | None = None,
-    ) -> list[NumberGroup]:
+    ) -> NumberGroups:
         """List the display-number groups (查询外显号组).
 
         See :meth:`AsyncClient.list_display_number_groups`.

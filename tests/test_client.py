@@ -49,9 +49,23 @@ class TestEndpoints:
         assert (call.path, call.method, call.status) == (NUMBER_PATH, "POST", 200)
         assert pool.request_id == call.request_id
 
-    async def test_list_display_number_groups_is_typed(self, client: moor7.AsyncClient) -> None:
+    async def test_list_display_number_groups_is_typed(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
         groups = await client.list_display_number_groups()
         assert groups == [moor7.NumberGroup("5ff7c305ba185200117836f8", "客服号码组")]
+        assert isinstance(groups, list)
+        assert isinstance(groups, moor7.NumberGroups)
+        assert groups.request_id == gateway.calls[-1].request_id
+        assert groups.request_id is not None
+
+    def test_number_groups_pickle_with_their_request_id(self) -> None:
+        import pickle
+
+        groups = moor7.NumberGroups([moor7.NumberGroup("g", "n")], request_id="r-1")
+        copy = pickle.loads(pickle.dumps(groups))  # noqa: S301 - our own object
+        assert copy == groups
+        assert copy.request_id == "r-1"
 
     async def test_calls_without_parameters_send_an_empty_json_post(
         self, client: moor7.AsyncClient, gateway: FakeGateway

@@ -269,7 +269,7 @@ class TestProcesses:
             calls = gateway.calls
         for worker, (out, err) in zip(workers, outputs, strict=True):
             assert worker.returncode == 0, err
-            assert json.loads(out) == ["list"] * 4
+            assert json.loads(out) == ["NumberGroups"] * 4
         assert len(calls) == 16
         assert all(call.status == 200 for call in calls)  # the gateway rejected none
         assert gateway.max_calls_in_window(DEMO_APPKEY, 1.0) <= 5

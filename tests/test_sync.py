@@ -66,7 +66,9 @@ class TestCalls:
         pool = sync_client.get_number_pool()
         assert isinstance(pool, moor7.NumberPool)
         assert pool.display_numbers[0].number == "9813"
-        assert sync_client.list_display_number_groups()[0].name == "客服号码组"
+        groups = sync_client.list_display_number_groups()
+        assert groups[0].name == "客服号码组"
+        assert groups.request_id is not None
 
     def test_request(self, sync_client: moor7.Client, thread_gateway: FakeGateway) -> None:
         thread_gateway.set_response("/openapi/v1/call/sip/list", [{"number": "2000"}])

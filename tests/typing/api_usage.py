@@ -35,9 +35,10 @@ async def async_usage(session: aiohttp.ClientSession) -> None:
         created: datetime | None = numbers[0].create_time
         groups: list[moor7.NumberGroup] = await client.list_display_number_groups()
         group_id: str = groups[0].id
+        groups_request_id: str | None = (await client.list_display_number_groups()).request_id
         data: Any = await client.request("/openapi/v1/call/query/agent", {"page": 1})
         await client.get_number_pool(timeout=None, max_retries=0)
-        print(sips, request_id, ability, created, group_id, data)
+        print(sips, request_id, ability, created, group_id, groups_request_id, data)
 
 
 def sync_usage() -> None:
