@@ -591,25 +591,22 @@ class AsyncClient:
                 body=body,
                 path=request.path,
             )
-        except AuthenticationError as exc:
-            # How far the gateway's clock is from the timestamp we signed with: a
-            # rejection for an expired timestamp says nothing more precise.
-            sent = headers.get("m7-timestamp", "")
-            if exc.clock_skew is not None and sent.isascii() and sent.isdigit():
-                exc.clock_skew = clock_skew_seconds(response_headers, now=float(sent))
-            self._adopt_gateway_clock(exc, signed_offset)
-            self._log_answer(request, status, exc.request_id, started, type(exc).__name__)
-            raise
-        except RateLimitError as exc:
-            # Over quota anyway (another program on the account, another counting rule):
-            # the whole account waits, not only this call's retry.
-            retry_after = exc.retry_after
-            await self.limiter.pause(
-                self.appkey, None if retry_after is None else min(retry_after, RETRY_AFTER_CAP)
-            )
-            self._log_answer(request, status, exc.request_id, started, type(exc).__name__)
-            raise
         except Exception as exc:
+            if isinstance(exc, AuthenticationError):
+                # How far the gateway's clock is from the timestamp we signed with: a
+                # rejection for an expired timestamp says nothing more precise.
+                sent = headers.get("m7-timestamp", "")
+                if exc.clock_skew is not None and sent.isascii() and sent.isdigit():
+                    exc.clock_skew = clock_skew_seconds(response_headers, now=float(sent))
+                self._adopt_gateway_clock(exc, signed_offset)
+            elif isinstance(exc, RateLimitError):
+                # Over quota anyway (another program on the account, another counting
+                # rule): the whole account waits, not only this call's retry.
+                retry_after = exc.retry_after
+                await self.limiter.pause(
+                    self.appkey,
+                    None if retry_after is None else min(retry_after, RETRY_AFTER_CAP),
+                )
             self._log_answer(
                 request, status, getattr(exc, "request_id", None), started, type(exc).__name__
             )
