@@ -2,8 +2,9 @@
 
 :class:`FakeGateway` is a real HTTP server on 127.0.0.1 that behaves like the V7 OpenAPI
 gateway as documented: it checks the ``m7-*`` signature, the timestamp window and
-nonce replays, enforces the per-account quota, answers in 7moor's envelope with the
-docs' example data, records every request, and fails on demand.
+nonce replays, enforces the per-account quota, serves each endpoint as its page
+describes it with the docs' example data or yours, answers in 7moor's envelope, records
+every request, and fails on demand.
 
 In an async test, it runs on the test's event loop::
 
@@ -36,8 +37,9 @@ throwaway ``redis-server`` on 127.0.0.1 and yields its URL.
 from __future__ import annotations
 
 from moor7._gateway import FakeGateway, Fault, ReceivedCall
+from moor7._gateway.numbers import SAMPLE_GROUPS, SAMPLE_NUMBER_POOL, SAMPLE_SIP_NUMBERS
 from moor7._redis_server import redis_server
-from moor7._samples import DEMO_APPKEY, DEMO_SECRET_KEY, SAMPLE_GROUPS, SAMPLE_NUMBER_POOL
+from moor7._samples import DEMO_APPKEY, DEMO_SECRET_KEY
 
 # Sorted with plain sorted(), like moor7.__all__.
 __all__ = [
@@ -48,5 +50,6 @@ __all__ = [
     "ReceivedCall",
     "SAMPLE_GROUPS",
     "SAMPLE_NUMBER_POOL",
+    "SAMPLE_SIP_NUMBERS",
     "redis_server",
 ]

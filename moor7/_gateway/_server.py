@@ -13,12 +13,18 @@ A request goes through these steps, in this order::
     known path?              no -> 404
     body empty or a JSON object? no -> 400
     under the quota?         no -> 429 + Retry-After
-    -> 200 with the path's data
+    a static answer set?     yes -> 200 with that data
+    the family's handler     refuses -> its error, e.g. 400 (the call was charged)
+    -> 200 with the handler's data
+
+The server knows no endpoint: each API family is a module of this package with a
+backend (its state and sample data) and its routes (see :mod:`._routes`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import email.utils
 import enum
 import heapq
@@ -37,13 +43,13 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from moor7._samples import DEMO_APPKEY, DEMO_SECRET_KEY, SAMPLE_GROUPS, SAMPLE_NUMBER_POOL
+from moor7._samples import DEMO_APPKEY, DEMO_SECRET_KEY
 from moor7._signing import HmacSigner
 
-__all__ = ["FakeGateway", "Fault", "ReceivedCall"]
+from ._routes import NO_DATA, GatewayError, Route, RouteRequest, plain_json
+from .numbers import GROUPS_PATH, NUMBER_POOL_PATH, NumbersBackend
 
-NUMBER_POOL_PATH = "/openapi/v1/call/query/number"
-GROUPS_PATH = "/openapi/v1/call/query/group"
+__all__ = ["FakeGateway", "Fault", "ReceivedCall"]
 
 # The gateway rejects timestamps more than 5 minutes off and remembers sign+nonce for 5
 # minutes (页面「新平台鉴权规则」).
@@ -52,7 +58,6 @@ _AUTH_HEADERS = ("m7-appkey", "m7-timestamp", "m7-nonce", "m7-sign")
 _TEN_DIGITS = re.compile(r"[0-9]{10}")
 _JSON_TYPE = "application/json; charset=utf-8"
 _DEFAULT_SLOW_DELAY = 5.0
-_NO_DATA: Any = object()
 _NGINX_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -159,23 +164,6 @@ class _Unauthorized(Exception):
     """Authentication failed; the message is the envelope's ``message``."""
 
 
-def _plain_json(value: Any) -> Any:
-    """Return a deep, JSON-only copy of *value*, failing now if it cannot be sent.
-
-    Validating when the user sets data, not when a request arrives, puts the error
-    in the user's traceback instead of the server thread's.
-    """
-
-    def widen(obj: object) -> object:
-        if isinstance(obj, Mapping):
-            return dict(obj)
-        if isinstance(obj, Sequence) and not isinstance(obj, (str, bytes, bytearray)):
-            return list(obj)
-        raise TypeError(f"{type(obj).__name__} is not JSON serializable")
-
-    return json.loads(json.dumps(value, default=widen))
-
-
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode()
 
@@ -197,13 +185,20 @@ class FakeGateway:
     synchronous tests). Everything you can touch (data, scripted faults, recorded calls)
     is safe to use from any thread.
 
+    Each endpoint behaves as its page describes it (filters, paging, range checks).
+    A request the docs' rules refuse is answered with HTTP 400 and an error envelope
+    (code ``"400"``) whose message names the field. The data comes from the docs'
+    examples unless you pass your own (each argument is copied).
+
     Args:
         accounts: The accounts it knows, appkey to secret key. Defaults to the docs'
             example account, :data:`~moor7.testing.DEMO_APPKEY`.
-        number_pool: The ``data`` of ``/openapi/v1/call/query/number``. Defaults to
-            :data:`~moor7.testing.SAMPLE_NUMBER_POOL`. Copied.
-        groups: The ``data`` of ``/openapi/v1/call/query/group``. Defaults to
-            :data:`~moor7.testing.SAMPLE_GROUPS`. Copied.
+        number_pool: The ``data`` of 获取号码池 ``/openapi/v1/call/query/number``.
+            Defaults to :data:`~moor7.testing.SAMPLE_NUMBER_POOL`.
+        groups: The ``data`` of 查询外显号组 ``/openapi/v1/call/query/group``. Defaults
+            to :data:`~moor7.testing.SAMPLE_GROUPS`.
+        sip_numbers: The records 获取SIP号列表 ``/openapi/v1/call/sip/list`` filters.
+            Defaults to :data:`~moor7.testing.SAMPLE_SIP_NUMBERS`.
         quota: Calls accepted per account in any rolling ``quota_period``;
             ``None`` for no limit. The real gateway's is 20 per minute.
         quota_period: The quota window in seconds (scale it down in tests).
@@ -232,6 +227,7 @@ class FakeGateway:
         clock: Callable[[], float] = time.time,
         host: str = "127.0.0.1",
         port: int = 0,
+        sip_numbers: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         if quota is not None and quota < 1:
             raise ValueError("quota must be at least 1, or None for no limit")
@@ -248,12 +244,16 @@ class FakeGateway:
         # Guards everything below: in thread mode the user's thread and the server's
         # thread both use it. Never held across an await.
         self._lock = threading.Lock()
-        self._responses: dict[str, Any] = {
-            NUMBER_POOL_PATH: _plain_json(
-                SAMPLE_NUMBER_POOL if number_pool is None else number_pool
-            ),
-            GROUPS_PATH: _plain_json(SAMPLE_GROUPS if groups is None else groups),
+        # One backend per API family, each with its own state (see the family modules).
+        self._numbers = NumbersBackend(
+            number_pool=number_pool, groups=groups, sip_numbers=sip_numbers
+        )
+        families = (self._numbers,)
+        self._routes: dict[str, Route] = {
+            route.path: route for family in families for route in family.routes()
         }
+        # Static answers of set_response(): path -> data, served instead of any route.
+        self._responses: dict[str, Any] = {}
         self._scripted: deque[_Scripted] = deque()
         self._calls: list[ReceivedCall] = []
         # sign+nonce -> when it may be forgotten; the heap orders those times for pruning.
@@ -276,33 +276,45 @@ class FakeGateway:
     def number_pool(self) -> dict[str, Any]:
         """The ``data`` served for ``/openapi/v1/call/query/number``.
 
-        Reading returns a copy: assign a new value to change what is served.
+        Reading returns a copy: assign a new value to change what is served (this also
+        drops a :meth:`set_response` answer for that path).
         """
         with self._lock:
-            return _plain_json(self._responses[NUMBER_POOL_PATH])  # type: ignore[no-any-return]
+            served = self._responses.get(NUMBER_POOL_PATH, self._numbers.number_pool)
+            return copy.deepcopy(served)
 
     @number_pool.setter
     def number_pool(self, value: Mapping[str, Any]) -> None:
-        self.set_response(NUMBER_POOL_PATH, value)
+        pool = plain_json(value)
+        with self._lock:
+            self._responses.pop(NUMBER_POOL_PATH, None)
+            self._numbers.number_pool = pool
 
     @property
     def groups(self) -> list[dict[str, Any]]:
         """The ``data`` served for ``/openapi/v1/call/query/group``.
 
-        Reading returns a copy: assign a new value to change what is served.
+        Reading returns a copy: assign a new value to change what is served (this also
+        drops a :meth:`set_response` answer for that path).
         """
         with self._lock:
-            return _plain_json(self._responses[GROUPS_PATH])  # type: ignore[no-any-return]
+            served = self._responses.get(GROUPS_PATH, self._numbers.groups)
+            return copy.deepcopy(served)
 
     @groups.setter
     def groups(self, value: Sequence[Mapping[str, Any]]) -> None:
-        self.set_response(GROUPS_PATH, value)
+        groups = plain_json(value)
+        with self._lock:
+            self._responses.pop(GROUPS_PATH, None)
+            self._numbers.groups = groups
 
     def set_response(self, path: str, data: Any) -> None:
-        """Serve *data* as the envelope's ``data`` for *path*.
+        """Serve *data* as the envelope's ``data`` for *path*, whatever the request.
 
-        Any path can be made known this way, e.g. ``/openapi/v1/call/query/agent``, to
-        exercise the client's generic ``request()``. Unknown paths answer 404.
+        Any path can be made known this way, e.g. an endpoint the docs do not show, to
+        exercise the client's generic ``request()``; for a documented endpoint it
+        replaces the route's behaviour (no checks, no state) with this static answer.
+        Unknown paths answer 404.
 
         Args:
             path: The URL path, starting with ``/``.
@@ -314,7 +326,7 @@ class FakeGateway:
         """
         if not path.startswith("/"):
             raise ValueError(f"path must start with '/': {path!r}")
-        data = _plain_json(data)
+        data = plain_json(data)
         with self._lock:
             self._responses[path] = data
 
@@ -378,7 +390,7 @@ class FakeGateway:
         elif isinstance(body, (bytes, bytearray)):
             raw = bytes(body)
         else:
-            raw = _dumps(_plain_json(body))
+            raw = _dumps(plain_json(body))
         extra = {"Content-Type": _JSON_TYPE, **(headers or {})}
         scripted = _Scripted(
             remaining=times, path=path, delay=delay, status=status, body=raw, headers=extra
@@ -667,10 +679,10 @@ class FakeGateway:
 
     def _serve(self, exchange: _Exchange, *, charge_quota: bool) -> _Answer:
         with self._lock:
-            known = exchange.path in self._responses
-            data = self._responses.get(exchange.path)
+            known = exchange.path in self._responses or exchange.path in self._routes
         if not known:
             return self._error(exchange, 404, "接口不存在 unknown path")
+        body: Any = {}
         if exchange.raw_body.strip():
             try:
                 body = json.loads(exchange.raw_body)
@@ -682,8 +694,28 @@ class FakeGateway:
             wait = self._take_quota_slot(exchange.account)
             if wait is not None:
                 return self._rate_limited(exchange, retry_after=max(1, math.ceil(wait)))
-        envelope = self._envelope(exchange, True, "200", "requestSuccess", data)
+        request = RouteRequest(
+            body=body,
+            request_id=exchange.request_id,
+            received_at=exchange.started_ms / 1000,
+            now=self._clock(),
+        )
+        try:
+            message, data = self._dispatch(exchange.path, request)
+        except GatewayError as exc:
+            return self._error(exchange, exc.status, exc.message)
+        envelope = self._envelope(exchange, True, "200", message, data)
         return _Answer(status=200, body=_dumps(envelope), request_id=exchange.request_id)
+
+    def _dispatch(self, path: str, request: RouteRequest) -> tuple[str, Any]:
+        """The success message and ``data`` for *path*: a static answer, or the route's."""
+        with self._lock:
+            if path in self._responses:
+                return "requestSuccess", self._responses[path]
+            route = self._routes[path]
+            data = route.handler(request)
+            # The copy is taken under the lock: handlers may return their own state.
+            return route.message, data if data is NO_DATA else copy.deepcopy(data)
 
     def _take_quota_slot(self, account: str) -> float | None:
         """Charge one call to *account*; or, if over quota, return seconds until a slot frees."""
@@ -727,7 +759,7 @@ class FakeGateway:
         success: bool,
         code: str,
         message: str,
-        data: Any = _NO_DATA,
+        data: Any = NO_DATA,
     ) -> dict[str, Any]:
         """7moor's envelope; ``data`` is included only when given (errors carry none)."""
         echoed = dict(exchange.headers)
@@ -748,7 +780,7 @@ class FakeGateway:
             },
         }
         envelope: dict[str, Any] = {"success": success, "code": code, "message": message}
-        if data is not _NO_DATA:
+        if data is not NO_DATA:
             envelope["data"] = data
         envelope["requestInfo"] = request_info
         return envelope
