@@ -37,6 +37,7 @@ throwaway ``redis-server`` on 127.0.0.1 and yields its URL.
 from __future__ import annotations
 
 from moor7._gateway import FakeGateway, Fault, ReceivedCall
+from moor7._gateway.agents import SAMPLE_AGENTS, SAMPLE_QUEUES
 from moor7._gateway.numbers import SAMPLE_GROUPS, SAMPLE_NUMBER_POOL, SAMPLE_SIP_NUMBERS
 from moor7._redis_server import redis_server
 from moor7._samples import DEMO_APPKEY, DEMO_SECRET_KEY
@@ -48,8 +49,10 @@ __all__ = [
     "FakeGateway",
     "Fault",
     "ReceivedCall",
+    "SAMPLE_AGENTS",
     "SAMPLE_GROUPS",
     "SAMPLE_NUMBER_POOL",
+    "SAMPLE_QUEUES",
     "SAMPLE_SIP_NUMBERS",
     "redis_server",
 ]

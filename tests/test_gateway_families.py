@@ -13,10 +13,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from moor7.testing import SAMPLE_SIP_NUMBERS, FakeGateway
+from moor7.testing import SAMPLE_AGENTS, SAMPLE_QUEUES, SAMPLE_SIP_NUMBERS, FakeGateway
 from tests.test_gateway import Answer, post
 
 SIP_LIST = "/openapi/v1/call/sip/list"
+AGENT = "/openapi/v1/call/query/agent"
+QUEUE_LIST = "/openapi/v1/base/queue/list"
 
 
 @pytest.fixture
@@ -150,3 +152,210 @@ class TestSipList:
 
         # No checks either: the static answer is served whatever the request.
         assert await data_of(session, gw, SIP_LIST, {"number": 5}) == {"static": True}
+
+
+def agent(number: str, **fields: Any) -> dict[str, Any]:
+    return {"_id": f"id{number}", "agentNumber": number, "agentName": f"a{number}", **fields}
+
+
+class TestQueryAgents:
+    async def test_default_is_every_sample_agent(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        data = await data_of(session, gw, AGENT)
+
+        assert data == SAMPLE_AGENTS
+        # The docs' example agent, and every agent another example names.
+        assert [a["agentNumber"] for a in data] == ["2000", "2001", "2002", "9527", "8734"]
+
+    async def test_docs_example_request_finds_zhang_san(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        [found] = await data_of(session, gw, AGENT, {"agentNumber": "2000"})
+
+        # The fields the docs' example shows before it is cut.
+        assert found["_id"] == "5fc9d54105fd0161a498c4fc"
+        assert found["agentName"] == "张三"
+        assert found["mobile"] == "10010"
+        assert found["roles"] == ["座席"]
+        assert found["status"] == "enable"
+        assert found["queue"][0]["_id"] == "10000123"
+        # Completed from the table's fields.
+        assert set(found) >= {"restTime", "numbers", "crmId", "sipNumber", "email"}
+        assert set(found["queue"][0]) == {"_id", "name"}
+
+    async def test_users_agents_are_served_and_copied(self, session: aiohttp.ClientSession) -> None:
+        agents = [agent("1"), agent("2")]
+        async with FakeGateway(quota=None, agents=agents) as gw:
+            agents.clear()
+            assert await data_of(session, gw, AGENT, {}) == [agent("1"), agent("2")]
+
+    @pytest.mark.parametrize("field", ["agentNumber", "sipNumber", "mobile", "crmId"])
+    async def test_each_filter_matches_exactly(
+        self, session: aiohttp.ClientSession, field: str
+    ) -> None:
+        agents = [agent("1", **{field: "10"}), agent("2", **{field: "100"}), agent("3")]
+        async with FakeGateway(quota=None, agents=agents) as gw:
+            found = await data_of(session, gw, AGENT, {field: "10"})
+            assert [a["_id"] for a in found] == ["id1"]
+            assert await data_of(session, gw, AGENT, {field: "1000"}) == []
+
+    async def test_filters_combine(self, session: aiohttp.ClientSession) -> None:
+        agents = [agent("1", mobile="5"), agent("2", mobile="5", crmId="c"), agent("3", crmId="c")]
+        async with FakeGateway(quota=None, agents=agents) as gw:
+            found = await data_of(session, gw, AGENT, {"mobile": "5", "crmId": "c"})
+            assert [a["agentNumber"] for a in found] == ["2"]
+
+    async def test_pages_slice_the_matches(self, session: aiohttp.ClientSession) -> None:
+        agents = [agent(str(n)) for n in range(1, 251)]
+        async with FakeGateway(quota=None, agents=agents) as gw:
+
+            async def numbers(body: dict[str, Any]) -> list[str]:
+                return [a["agentNumber"] for a in await data_of(session, gw, AGENT, body)]
+
+            # Default: page 1, limit 100.
+            assert await numbers({}) == [str(n) for n in range(1, 101)]
+            assert await numbers({"page": 3}) == [str(n) for n in range(201, 251)]
+            assert await numbers({"page": 4}) == []
+            assert await numbers({"page": 2, "limit": 7}) == [str(n) for n in range(8, 15)]
+            assert await numbers({"limit": 1}) == ["1"]
+            assert await numbers({"limit": 100, "page": 1}) == [str(n) for n in range(1, 101)]
+
+    async def test_the_answer_is_a_bare_array_without_a_total(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        envelope = (await call(session, gw, AGENT, {"limit": 2})).json()
+
+        assert isinstance(envelope["data"], list)
+        assert len(envelope["data"]) == 2
+        assert set(envelope) == {"success", "code", "message", "data", "requestInfo"}
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"page": 0}, "page"),
+            ({"page": -1}, "page"),
+            ({"page": "1"}, "page"),
+            ({"page": 1.5}, "page"),
+            ({"page": True}, "page"),
+            ({"limit": 0}, "limit"),
+            ({"limit": 101}, "limit"),
+            ({"limit": "10"}, "limit"),
+            ({"agentNumber": 2000}, "agentNumber"),
+            ({"sipNumber": 1}, "sipNumber"),
+            ({"mobile": ["10010"]}, "mobile"),
+            ({"crmId": {}}, "crmId"),
+            ({"projection": ["agentName"]}, "projection"),
+            ({"projection": "agentName"}, "projection"),
+        ],
+    )
+    async def test_bad_arguments_are_400_naming_the_field(
+        self,
+        gw: FakeGateway,
+        session: aiohttp.ClientSession,
+        body: dict[str, Any],
+        field: str,
+    ) -> None:
+        await refused(session, gw, AGENT, body, field)
+
+    async def test_limit_out_of_range_says_the_range(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        envelope = await refused(session, gw, AGENT, {"limit": 101}, "limit")
+
+        assert "between 1 and 100" in envelope["message"]
+
+    async def test_projection_keeps_the_truthy_fields_and_id(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        # The docs' own example projection.
+        projection = {"_id": 1, "agentName": 1, "agentNumber": 1}
+        [found] = await data_of(
+            session, gw, AGENT, {"agentNumber": "2000", "projection": projection}
+        )
+
+        assert found == {
+            "_id": "5fc9d54105fd0161a498c4fc",
+            "agentNumber": "2000",
+            "agentName": "张三",
+        }
+
+    @pytest.mark.parametrize(
+        ("projection", "expected"),
+        [
+            ({"agentName": 1}, {"_id", "agentName"}),
+            ({"agentName": True, "mobile": 1}, {"_id", "agentName", "mobile"}),
+            ({"agentName": 1, "_id": 0}, {"agentName"}),
+            ({"_id": 1}, {"_id"}),
+            ({"agentName": 1, "mobile": 0}, {"_id", "agentName"}),
+            ({"nosuchfield": 1}, {"_id"}),
+        ],
+    )
+    async def test_projection_inclusion(
+        self,
+        gw: FakeGateway,
+        session: aiohttp.ClientSession,
+        projection: dict[str, Any],
+        expected: set[str],
+    ) -> None:
+        body = {"agentNumber": "2000", "projection": projection}
+        [found] = await data_of(session, gw, AGENT, body)
+
+        assert set(found) == expected
+
+    async def test_projection_of_falsy_values_drops_those_fields(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        body = {"agentNumber": "2000", "projection": {"_id": 0, "queue": 0}}
+        [found] = await data_of(session, gw, AGENT, body)
+
+        assert set(SAMPLE_AGENTS[0]) - set(found) == {"_id", "queue"}
+
+    async def test_empty_projection_keeps_everything(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        body = {"agentNumber": "2000", "projection": {}}
+
+        assert await data_of(session, gw, AGENT, body) == [SAMPLE_AGENTS[0]]
+
+
+class TestQueueList:
+    async def test_default_is_the_docs_example_with_its_own_message(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        envelope = (await call(session, gw, QUEUE_LIST, {})).json()
+
+        # The queue-list page's envelope says "200 ok!", not "requestSuccess".
+        assert envelope["message"] == "200 ok!"
+        assert envelope["code"] == "200"
+        assert envelope["data"] == SAMPLE_QUEUES
+        [queue] = envelope["data"]
+        assert queue["_id"] == "10000004"
+        assert queue["name"] == "默认技能组"
+        assert queue["members"] == [
+            {
+                "uid": "5fd2f31c63e3080021c14c5b",
+                "weight": 1,
+                "agentName": "张三",
+                "agentNumber": "2000",
+            }
+        ]
+
+    async def test_empty_body_is_accepted(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        assert await data_of(session, gw, QUEUE_LIST) == SAMPLE_QUEUES
+
+    async def test_users_queues_are_served(self, session: aiohttp.ClientSession) -> None:
+        queues = [{"_id": "1", "name": "a"}, {"_id": "2", "name": "b"}]
+        async with FakeGateway(quota=None, queues=queues) as gw:
+            queues.pop()
+            assert await data_of(session, gw, QUEUE_LIST) == [
+                {"_id": "1", "name": "a"},
+                {"_id": "2", "name": "b"},
+            ]
+
+    async def test_other_paths_keep_the_usual_message(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        assert (await call(session, gw, AGENT)).json()["message"] == "requestSuccess"

@@ -6,7 +6,8 @@
 - :mod:`._routes`: what a family declares (:class:`~._routes.Route`) and raises
   (:class:`~._routes.GatewayError`), and the helpers that read request fields.
 - One module per API family, each a backend with its own state and the docs' example
-  data: :mod:`.numbers` (number pool, groups, SIP list).
+  data: :mod:`.numbers` (number pool, groups, SIP list), :mod:`.agents` (agents, skill
+  groups).
 
 A new endpoint is a :class:`~._routes.Route` in its family's ``routes()``.
 Public through :mod:`moor7.testing`.

@@ -47,6 +47,7 @@ from moor7._samples import DEMO_APPKEY, DEMO_SECRET_KEY
 from moor7._signing import HmacSigner
 
 from ._routes import NO_DATA, GatewayError, Route, RouteRequest, plain_json
+from .agents import AgentsBackend
 from .numbers import GROUPS_PATH, NUMBER_POOL_PATH, NumbersBackend
 
 __all__ = ["FakeGateway", "Fault", "ReceivedCall"]
@@ -199,6 +200,10 @@ class FakeGateway:
             to :data:`~moor7.testing.SAMPLE_GROUPS`.
         sip_numbers: The records 获取SIP号列表 ``/openapi/v1/call/sip/list`` filters.
             Defaults to :data:`~moor7.testing.SAMPLE_SIP_NUMBERS`.
+        agents: The agent records 获取座席信息 ``/openapi/v1/call/query/agent`` filters
+            and pages. Defaults to :data:`~moor7.testing.SAMPLE_AGENTS`.
+        queues: The skill groups of 查询账户下技能组列表 ``/openapi/v1/base/queue/list``.
+            Defaults to :data:`~moor7.testing.SAMPLE_QUEUES`.
         quota: Calls accepted per account in any rolling ``quota_period``;
             ``None`` for no limit. The real gateway's is 20 per minute.
         quota_period: The quota window in seconds (scale it down in tests).
@@ -228,6 +233,8 @@ class FakeGateway:
         host: str = "127.0.0.1",
         port: int = 0,
         sip_numbers: Sequence[Mapping[str, Any]] | None = None,
+        agents: Sequence[Mapping[str, Any]] | None = None,
+        queues: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         if quota is not None and quota < 1:
             raise ValueError("quota must be at least 1, or None for no limit")
@@ -248,7 +255,8 @@ class FakeGateway:
         self._numbers = NumbersBackend(
             number_pool=number_pool, groups=groups, sip_numbers=sip_numbers
         )
-        families = (self._numbers,)
+        self._agents = AgentsBackend(agents=agents, queues=queues)
+        families = (self._numbers, self._agents)
         self._routes: dict[str, Route] = {
             route.path: route for family in families for route in family.routes()
         }
