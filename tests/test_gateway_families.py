@@ -7,6 +7,7 @@ requests, so they do not depend on the moor7 client.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,11 +15,16 @@ import aiohttp
 import pytest
 
 from moor7.testing import SAMPLE_AGENTS, SAMPLE_QUEUES, SAMPLE_SIP_NUMBERS, FakeGateway
-from tests.test_gateway import Answer, post
+from tests.test_gateway import Answer, auth_headers, post
 
 SIP_LIST = "/openapi/v1/call/sip/list"
 AGENT = "/openapi/v1/call/query/agent"
 QUEUE_LIST = "/openapi/v1/base/queue/list"
+ONLINE = "/openapi/v1/call/online"
+LISTEN = "/openapi/v1/call/listen"
+
+# 2021-08-11 08:03:05.673 UTC: the startTime of the docs' listen example, in UTC+8.
+LISTEN_EXAMPLE_TIME = 1628668985.673
 
 
 @pytest.fixture
@@ -359,3 +365,174 @@ class TestQueueList:
         self, gw: FakeGateway, session: aiohttp.ClientSession
     ) -> None:
         assert (await call(session, gw, AGENT)).json()["message"] == "requestSuccess"
+
+
+class TestAgentOnline:
+    async def test_docs_example_puts_the_agent_online(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        assert gw.agent_states == {}
+        body = {"agentNumber": "2000", "loginType": "PSTN", "status": "0"}
+
+        assert await data_of(session, gw, ONLINE, body) == "座席上线成功"
+        assert gw.agent_states == {"2000": {"loginType": "PSTN", "status": "0"}}
+
+    async def test_going_online_again_replaces_the_state(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        await data_of(
+            session, gw, ONLINE, {"agentNumber": "2000", "loginType": "PSTN", "status": "0"}
+        )
+        await data_of(
+            session, gw, ONLINE, {"agentNumber": "2000", "loginType": "SIP", "status": "1"}
+        )
+        await data_of(
+            session, gw, ONLINE, {"agentNumber": "8734", "loginType": "WEBRTC", "status": "0"}
+        )
+
+        assert gw.agent_states == {
+            "2000": {"loginType": "SIP", "status": "1"},
+            "8734": {"loginType": "WEBRTC", "status": "0"},
+        }
+
+    async def test_agent_states_is_a_copy(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        await data_of(
+            session, gw, ONLINE, {"agentNumber": "2000", "loginType": "PSTN", "status": "0"}
+        )
+        gw.agent_states["2000"]["status"] = "1"
+
+        assert gw.agent_states["2000"]["status"] == "0"
+
+    async def test_users_agents_are_the_known_ones(self, session: aiohttp.ClientSession) -> None:
+        async with FakeGateway(quota=None, agents=[agent("77")]) as gw:
+            ok = {"agentNumber": "77", "loginType": "SIP", "status": "1"}
+            assert await data_of(session, gw, ONLINE, ok) == "座席上线成功"
+            await refused(session, gw, ONLINE, {**ok, "agentNumber": "2000"}, "agentNumber")
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"agentNumber": None}, "agentNumber"),
+            ({"agentNumber": ""}, "agentNumber"),
+            ({"agentNumber": 2000}, "agentNumber"),
+            ({"agentNumber": "9999"}, "agentNumber"),
+            ({"loginType": None}, "loginType"),
+            ({"loginType": "pstn"}, "loginType"),
+            ({"loginType": "PHONE"}, "loginType"),
+            ({"loginType": 1}, "loginType"),
+            ({"status": None}, "status"),
+            ({"status": "2"}, "status"),
+            ({"status": 0}, "status"),
+            ({"status": 1}, "status"),
+            ({"status": False}, "status"),
+        ],
+    )
+    async def test_bad_arguments_are_400_and_change_nothing(
+        self,
+        gw: FakeGateway,
+        session: aiohttp.ClientSession,
+        change: dict[str, Any],
+        field: str,
+    ) -> None:
+        body = {"agentNumber": "2000", "loginType": "PSTN", "status": "0", **change}
+        body = {name: value for name, value in body.items() if value is not None}
+
+        await refused(session, gw, ONLINE, body, field)
+        assert gw.agent_states == {}
+
+    async def test_unknown_agent_message_names_it(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        body = {"agentNumber": "9999", "loginType": "PSTN", "status": "0"}
+        envelope = await refused(session, gw, ONLINE, body, "agentNumber")
+
+        assert "9999" in envelope["message"]
+
+
+class TestListen:
+    async def test_docs_example_answers_in_the_docs_shape(
+        self, session: aiohttp.ClientSession
+    ) -> None:
+        async with FakeGateway(quota=None, clock=lambda: LISTEN_EXAMPLE_TIME) as gw:
+            # The auth check uses the same clock: sign at the gateway's time.
+            body = {"listenAgent": "2002", "agentNumber": "9527", "actionId": "437783670040322048"}
+            headers = auth_headers(timestamp=LISTEN_EXAMPLE_TIME)
+            answer = await post(
+                session, gw, LISTEN, headers=headers, body=json.dumps(body).encode()
+            )
+
+        assert answer.status == 200
+        assert answer.json()["data"] == {
+            "code": 200,
+            "startTime": "2021-08-11 16:03:05.673",
+            "endTime": "2021-08-11 16:03:05.673",
+            "timezone": "UTC+8",
+            "version": "2020102501",
+            "request": {"requestId": "437783670040322048"},
+            "response": {
+                "data": {"mediaServer": "172.31.15.8:11100"},
+                "message": "call-api-server-ok",
+            },
+            "message": "call-api-server-ok",
+        }
+
+    async def test_times_come_from_the_gateway_clock_in_utc8(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        data = await data_of(session, gw, LISTEN, {"listenAgent": "2002", "agentNumber": "9527"})
+
+        pattern = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}")
+        assert pattern.fullmatch(data["startTime"])
+        assert pattern.fullmatch(data["endTime"])
+        assert data["startTime"] <= data["endTime"]
+
+    async def test_action_id_defaults_to_the_request_id(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        body = {"listenAgent": "2002", "agentNumber": "9527"}
+        envelope = (await call(session, gw, LISTEN, body)).json()
+
+        assert envelope["data"]["request"]["requestId"] == envelope["requestInfo"]["requestId"]
+
+    async def test_action_id_of_forty_characters_is_accepted(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        body = {"listenAgent": "2002", "agentNumber": "9527", "actionId": "a" * 40}
+
+        data = await data_of(session, gw, LISTEN, body)
+        assert data["request"]["requestId"] == "a" * 40
+
+    async def test_the_listened_agent_need_not_be_online(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        assert gw.agent_states == {}
+        body = {"listenAgent": "2000", "agentNumber": "8734"}
+
+        assert (await data_of(session, gw, LISTEN, body))["code"] == 200
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"listenAgent": None}, "listenAgent"),
+            ({"listenAgent": "0000"}, "listenAgent"),
+            ({"listenAgent": 2002}, "listenAgent"),
+            ({"agentNumber": None}, "agentNumber"),
+            ({"agentNumber": "0000"}, "agentNumber"),
+            ({"agentNumber": ["9527"]}, "agentNumber"),
+            ({"actionId": "a" * 41}, "actionId"),
+            ({"actionId": 437783670040322048}, "actionId"),
+        ],
+    )
+    async def test_bad_arguments_are_400(
+        self,
+        gw: FakeGateway,
+        session: aiohttp.ClientSession,
+        change: dict[str, Any],
+        field: str,
+    ) -> None:
+        body = {"listenAgent": "2002", "agentNumber": "9527", **change}
+        body = {name: value for name, value in body.items() if value is not None}
+
+        await refused(session, gw, LISTEN, body, field)

@@ -48,6 +48,7 @@ from moor7._signing import HmacSigner
 
 from ._routes import NO_DATA, GatewayError, Route, RouteRequest, plain_json
 from .agents import AgentsBackend
+from .calls import CallsBackend
 from .numbers import GROUPS_PATH, NUMBER_POOL_PATH, NumbersBackend
 
 __all__ = ["FakeGateway", "Fault", "ReceivedCall"]
@@ -186,7 +187,8 @@ class FakeGateway:
     synchronous tests). Everything you can touch (data, scripted faults, recorded calls)
     is safe to use from any thread.
 
-    Each endpoint behaves as its page describes it (filters, paging, range checks).
+    Each endpoint behaves as its page describes it: filters, paging and range checks,
+    agents put online.
     A request the docs' rules refuse is answered with HTTP 400 and an error envelope
     (code ``"400"``) whose message names the field. The data comes from the docs'
     examples unless you pass your own (each argument is copied).
@@ -201,7 +203,8 @@ class FakeGateway:
         sip_numbers: The records 获取SIP号列表 ``/openapi/v1/call/sip/list`` filters.
             Defaults to :data:`~moor7.testing.SAMPLE_SIP_NUMBERS`.
         agents: The agent records 获取座席信息 ``/openapi/v1/call/query/agent`` filters
-            and pages. Defaults to :data:`~moor7.testing.SAMPLE_AGENTS`.
+            and pages; also the agents the call endpoints accept (matched by
+            ``agentNumber``). Defaults to :data:`~moor7.testing.SAMPLE_AGENTS`.
         queues: The skill groups of 查询账户下技能组列表 ``/openapi/v1/base/queue/list``.
             Defaults to :data:`~moor7.testing.SAMPLE_QUEUES`.
         quota: Calls accepted per account in any rolling ``quota_period``;
@@ -256,7 +259,8 @@ class FakeGateway:
             number_pool=number_pool, groups=groups, sip_numbers=sip_numbers
         )
         self._agents = AgentsBackend(agents=agents, queues=queues)
-        families = (self._numbers, self._agents)
+        self._call_control = CallsBackend(self._agents)
+        families = (self._numbers, self._agents, self._call_control)
         self._routes: dict[str, Route] = {
             route.path: route for family in families for route in family.routes()
         }
@@ -315,6 +319,16 @@ class FakeGateway:
         with self._lock:
             self._responses.pop(GROUPS_PATH, None)
             self._numbers.groups = groups
+
+    @property
+    def agent_states(self) -> dict[str, dict[str, str]]:
+        """The agents put online by 座席上线 ``/openapi/v1/call/online``, in a copy.
+
+        Agent number to ``{"loginType": "PSTN" | "WEBRTC" | "SIP", "status": "0" | "1"}``
+        (``"0"`` idle, ``"1"`` busy), as the last request for that agent gave them.
+        """
+        with self._lock:
+            return copy.deepcopy(self._call_control.agent_states)
 
     def set_response(self, path: str, data: Any) -> None:
         """Serve *data* as the envelope's ``data`` for *path*, whatever the request.
