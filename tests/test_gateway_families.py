@@ -22,6 +22,8 @@ AGENT = "/openapi/v1/call/query/agent"
 QUEUE_LIST = "/openapi/v1/base/queue/list"
 ONLINE = "/openapi/v1/call/online"
 LISTEN = "/openapi/v1/call/listen"
+CREATE_TASK = "/openapi/v1/call/dialout/task/create"
+UPDATE_TASK = "/openapi/v1/call/dialout/task/update"
 
 # 2021-08-11 08:03:05.673 UTC: the startTime of the docs' listen example, in UTC+8.
 LISTEN_EXAMPLE_TIME = 1628668985.673
@@ -536,3 +538,167 @@ class TestListen:
         body = {name: value for name, value in body.items() if value is not None}
 
         await refused(session, gw, LISTEN, body, field)
+
+
+# The docs' create example.
+EXAMPLE_TASK = {
+    "taskName": "222122",
+    "description": "remark",
+    "agentNumberList": ["2000"],
+    "queueNumberList": [],
+    "agentNumber": "2001",
+}
+
+
+class TestDialoutTasks:
+    async def test_docs_example_creates_a_task_and_answers_without_data(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        answer = await call(session, gw, CREATE_TASK, EXAMPLE_TASK)
+
+        assert answer.status == 200
+        envelope = answer.json()
+        assert envelope["success"] is True
+        assert envelope["code"] == "200"
+        assert envelope["message"] == "requestSuccess"
+        assert "data" not in envelope
+        assert envelope["requestInfo"]["body"] == EXAMPLE_TASK
+        [(task_id, task)] = gw.dialout_tasks.items()
+        assert re.fullmatch(r"[0-9a-f]{24}", task_id)
+        assert task == {
+            "taskName": "222122",
+            "description": "remark",
+            "agentNumber": "2001",
+            "agentNumberList": ["2000"],
+            "queueNumberList": [],
+        }
+
+    async def test_optional_fields_default_to_empty(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        await call(session, gw, CREATE_TASK, {"taskName": "t", "agentNumber": "2000"})
+
+        [task] = gw.dialout_tasks.values()
+        assert task == {
+            "taskName": "t",
+            "description": "",
+            "agentNumber": "2000",
+            "agentNumberList": [],
+            "queueNumberList": [],
+        }
+
+    async def test_each_task_gets_a_new_id(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        for name in ("a", "b", "c"):
+            await call(session, gw, CREATE_TASK, {"taskName": name, "agentNumber": "2000"})
+
+        tasks = gw.dialout_tasks
+        assert len(tasks) == 3
+        assert [task["taskName"] for task in tasks.values()] == ["a", "b", "c"]
+
+    async def test_a_created_task_is_then_updated(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        await call(session, gw, CREATE_TASK, EXAMPLE_TASK)
+        [task_id] = gw.dialout_tasks
+
+        body = {"taskId": task_id, "taskName": "renamed", "description": "new remark"}
+        answer = await call(session, gw, UPDATE_TASK, body)
+
+        assert answer.status == 200
+        assert "data" not in answer.json()
+        assert gw.dialout_tasks == {
+            task_id: {
+                "taskName": "renamed",
+                "description": "new remark",
+                "agentNumber": "2001",
+                "agentNumberList": ["2000"],
+                "queueNumberList": [],
+            }
+        }
+
+    async def test_update_without_description_keeps_it(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        await call(session, gw, CREATE_TASK, EXAMPLE_TASK)
+        [task_id] = gw.dialout_tasks
+
+        answer = await call(session, gw, UPDATE_TASK, {"taskId": task_id, "taskName": "x"})
+        assert answer.status == 200
+
+        assert gw.dialout_tasks[task_id]["taskName"] == "x"
+        assert gw.dialout_tasks[task_id]["description"] == "remark"
+
+    async def test_dialout_tasks_is_a_copy(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        await call(session, gw, CREATE_TASK, EXAMPLE_TASK)
+        [task] = gw.dialout_tasks.values()
+        task["taskName"] = "changed here"
+
+        assert next(iter(gw.dialout_tasks.values()))["taskName"] == "222122"
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"taskName": None}, "taskName"),
+            ({"taskName": ""}, "taskName"),
+            ({"taskName": 222122}, "taskName"),
+            ({"agentNumber": None}, "agentNumber"),
+            ({"agentNumber": "9999"}, "agentNumber"),
+            ({"agentNumber": 2001}, "agentNumber"),
+            ({"description": 1}, "description"),
+            ({"agentNumberList": "2000"}, "agentNumberList"),
+            ({"agentNumberList": [2000]}, "agentNumberList"),
+            ({"queueNumberList": {}}, "queueNumberList"),
+            ({"queueNumberList": [10000004]}, "queueNumberList"),
+        ],
+    )
+    async def test_bad_create_is_400_and_creates_nothing(
+        self,
+        gw: FakeGateway,
+        session: aiohttp.ClientSession,
+        change: dict[str, Any],
+        field: str,
+    ) -> None:
+        body = {**EXAMPLE_TASK, **change}
+        body = {name: value for name, value in body.items() if value is not None}
+
+        await refused(session, gw, CREATE_TASK, body, field)
+        assert gw.dialout_tasks == {}
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"taskId": None}, "taskId"),
+            ({"taskId": "0" * 24}, "taskId"),
+            ({"taskId": 1}, "taskId"),
+            ({"taskName": None}, "taskName"),
+            ({"taskName": ""}, "taskName"),
+            ({"description": ["x"]}, "description"),
+        ],
+    )
+    async def test_bad_update_is_400_and_changes_nothing(
+        self,
+        gw: FakeGateway,
+        session: aiohttp.ClientSession,
+        change: dict[str, Any],
+        field: str,
+    ) -> None:
+        await call(session, gw, CREATE_TASK, EXAMPLE_TASK)
+        before = gw.dialout_tasks
+        [task_id] = before
+        body = {"taskId": task_id, "taskName": "renamed", **change}
+        body = {name: value for name, value in body.items() if value is not None}
+
+        await refused(session, gw, UPDATE_TASK, body, field)
+        assert gw.dialout_tasks == before
+
+    async def test_unknown_task_message_names_it(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        body = {"taskId": "f" * 24, "taskName": "x"}
+        envelope = await refused(session, gw, UPDATE_TASK, body, "taskId")
+
+        assert "f" * 24 in envelope["message"]

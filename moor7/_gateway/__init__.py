@@ -7,7 +7,8 @@
   (:class:`~._routes.GatewayError`), and the helpers that read request fields.
 - One module per API family, each a backend with its own state and the docs' example
   data: :mod:`.numbers` (number pool, groups, SIP list), :mod:`.agents` (agents, skill
-  groups), :mod:`.calls` (agent online, listen).
+  groups), :mod:`.calls` (agent online, listen), :mod:`.dialout` (preview dial-out
+  tasks).
 
 A new endpoint is a :class:`~._routes.Route` in its family's ``routes()``.
 Public through :mod:`moor7.testing`.

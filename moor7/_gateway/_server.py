@@ -49,6 +49,7 @@ from moor7._signing import HmacSigner
 from ._routes import NO_DATA, GatewayError, Route, RouteRequest, plain_json
 from .agents import AgentsBackend
 from .calls import CallsBackend
+from .dialout import DialoutBackend
 from .numbers import GROUPS_PATH, NUMBER_POOL_PATH, NumbersBackend
 
 __all__ = ["FakeGateway", "Fault", "ReceivedCall"]
@@ -188,7 +189,7 @@ class FakeGateway:
     is safe to use from any thread.
 
     Each endpoint behaves as its page describes it: filters, paging and range checks,
-    agents put online.
+    agents put online, dial-out tasks created then updated.
     A request the docs' rules refuse is answered with HTTP 400 and an error envelope
     (code ``"400"``) whose message names the field. The data comes from the docs'
     examples unless you pass your own (each argument is copied).
@@ -203,8 +204,8 @@ class FakeGateway:
         sip_numbers: The records 获取SIP号列表 ``/openapi/v1/call/sip/list`` filters.
             Defaults to :data:`~moor7.testing.SAMPLE_SIP_NUMBERS`.
         agents: The agent records 获取座席信息 ``/openapi/v1/call/query/agent`` filters
-            and pages; also the agents the call endpoints accept (matched by
-            ``agentNumber``). Defaults to :data:`~moor7.testing.SAMPLE_AGENTS`.
+            and pages; also the agents the call and dial-out endpoints accept (matched
+            by ``agentNumber``). Defaults to :data:`~moor7.testing.SAMPLE_AGENTS`.
         queues: The skill groups of 查询账户下技能组列表 ``/openapi/v1/base/queue/list``.
             Defaults to :data:`~moor7.testing.SAMPLE_QUEUES`.
         quota: Calls accepted per account in any rolling ``quota_period``;
@@ -260,7 +261,8 @@ class FakeGateway:
         )
         self._agents = AgentsBackend(agents=agents, queues=queues)
         self._call_control = CallsBackend(self._agents)
-        families = (self._numbers, self._agents, self._call_control)
+        self._dialout = DialoutBackend(self._agents)
+        families = (self._numbers, self._agents, self._call_control, self._dialout)
         self._routes: dict[str, Route] = {
             route.path: route for family in families for route in family.routes()
         }
@@ -329,6 +331,17 @@ class FakeGateway:
         """
         with self._lock:
             return copy.deepcopy(self._call_control.agent_states)
+
+    @property
+    def dialout_tasks(self) -> dict[str, dict[str, Any]]:
+        """The preview dial-out tasks created through the API, in a copy.
+
+        Task id (24 hex digits) to ``{"taskName", "description", "agentNumber",
+        "agentNumberList", "queueNumberList"}``, in creation order. The docs' create
+        answer carries no id, so this is how a test learns the id an update needs.
+        """
+        with self._lock:
+            return copy.deepcopy(self._dialout.tasks)
 
     def set_response(self, path: str, data: Any) -> None:
         """Serve *data* as the envelope's ``data`` for *path*, whatever the request.
