@@ -2,9 +2,10 @@
 
 :class:`FakeGateway` is a real HTTP server on 127.0.0.1 that behaves like the V7 OpenAPI
 gateway as documented: it checks the ``m7-*`` signature, the timestamp window and
-nonce replays, enforces the per-account quota, serves each endpoint as its page
-describes it with the docs' example data or yours, answers in 7moor's envelope, records
-every request, and fails on demand.
+nonce replays, enforces the per-account quota, serves every endpoint of the V7 docs as
+they describe it (filters, paging, range checks, agents' online state, dial-out tasks)
+with the docs' example data or yours, answers in 7moor's envelope, records every
+request, and fails on demand.
 
 In an async test, it runs on the test's event loop::
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 from moor7._gateway import FakeGateway, Fault, ReceivedCall
 from moor7._gateway.agents import SAMPLE_AGENTS, SAMPLE_QUEUES
 from moor7._gateway.numbers import SAMPLE_GROUPS, SAMPLE_NUMBER_POOL, SAMPLE_SIP_NUMBERS
+from moor7._gateway.reports import SAMPLE_ANSWER_RATES, SAMPLE_IM_SESSION_REPORT
 from moor7._redis_server import redis_server
 from moor7._samples import DEMO_APPKEY, DEMO_SECRET_KEY
 
@@ -50,7 +52,9 @@ __all__ = [
     "Fault",
     "ReceivedCall",
     "SAMPLE_AGENTS",
+    "SAMPLE_ANSWER_RATES",
     "SAMPLE_GROUPS",
+    "SAMPLE_IM_SESSION_REPORT",
     "SAMPLE_NUMBER_POOL",
     "SAMPLE_QUEUES",
     "SAMPLE_SIP_NUMBERS",

@@ -14,7 +14,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from moor7.testing import SAMPLE_AGENTS, SAMPLE_QUEUES, SAMPLE_SIP_NUMBERS, FakeGateway
+from moor7.testing import (
+    SAMPLE_AGENTS,
+    SAMPLE_ANSWER_RATES,
+    SAMPLE_IM_SESSION_REPORT,
+    SAMPLE_QUEUES,
+    SAMPLE_SIP_NUMBERS,
+    FakeGateway,
+)
 from tests.test_gateway import Answer, auth_headers, post
 
 SIP_LIST = "/openapi/v1/call/sip/list"
@@ -24,6 +31,8 @@ ONLINE = "/openapi/v1/call/online"
 LISTEN = "/openapi/v1/call/listen"
 CREATE_TASK = "/openapi/v1/call/dialout/task/create"
 UPDATE_TASK = "/openapi/v1/call/dialout/task/update"
+ANSWER_REPORT = "/openapi/v1/call/query/displayNumber/answer/report"
+IM_SESSION_REPORT = "/openapi/im-report/session/time"
 
 # 2021-08-11 08:03:05.673 UTC: the startTime of the docs' listen example, in UTC+8.
 LISTEN_EXAMPLE_TIME = 1628668985.673
@@ -702,3 +711,213 @@ class TestDialoutTasks:
         envelope = await refused(session, gw, UPDATE_TASK, body, "taskId")
 
         assert "f" * 24 in envelope["message"]
+
+
+# The docs' answer-rate example: exactly three months.
+EXAMPLE_RANGE = {"startTime": "2020-09-25 20:32:03", "endTime": "2020-12-25 20:32:03"}
+
+
+class TestAnswerRateReport:
+    async def test_docs_example_answers_the_docs_row(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        body = {**EXAMPLE_RANGE, "numbers": ["01081401967"]}
+
+        assert await data_of(session, gw, ANSWER_REPORT, body) == [
+            {"number": "01081401967", "sum": 4, "answerSum": 0, "answerPercentage": "00.00%"}
+        ]
+        assert SAMPLE_ANSWER_RATES == {"01081401967": {"sum": 4, "answerSum": 0}}
+
+    async def test_one_row_per_number_asked_unknown_ones_zero(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        body = {**EXAMPLE_RANGE, "numbers": ["9813", "01081401967"]}
+
+        assert await data_of(session, gw, ANSWER_REPORT, body) == [
+            {"number": "9813", "sum": 0, "answerSum": 0, "answerPercentage": "00.00%"},
+            {"number": "01081401967", "sum": 4, "answerSum": 0, "answerPercentage": "00.00%"},
+        ]
+
+    @pytest.mark.parametrize(
+        ("total", "answered", "percentage"),
+        [
+            (4, 0, "00.00%"),
+            (4, 1, "25.00%"),
+            (3, 1, "33.33%"),
+            (3, 2, "66.67%"),
+            (200, 1, "00.50%"),
+            (7, 7, "100.00%"),
+            (0, 0, "00.00%"),
+        ],
+    )
+    async def test_users_stats_and_the_percentage_format(
+        self, session: aiohttp.ClientSession, total: int, answered: int, percentage: str
+    ) -> None:
+        rates = {"1": {"sum": total, "answerSum": answered}}
+        async with FakeGateway(quota=None, answer_rates=rates) as gw:
+            rates.clear()
+            body = {**EXAMPLE_RANGE, "numbers": ["1"]}
+            assert await data_of(session, gw, ANSWER_REPORT, body) == [
+                {"number": "1", "sum": total, "answerSum": answered, "answerPercentage": percentage}
+            ]
+
+    @pytest.mark.parametrize(
+        "rates",
+        [
+            {"1": {"sum": 1}},
+            {"1": {"sum": "4", "answerSum": 0}},
+            {"1": {"sum": 4, "answerSum": True}},
+            {"1": {"sum": -1, "answerSum": 0}},
+            {"1": {"sum": 1, "answerSum": 2}},
+        ],
+    )
+    def test_bad_stats_are_refused_at_construction(self, rates: dict[str, Any]) -> None:
+        with pytest.raises(ValueError, match="answer_rates"):
+            FakeGateway(answer_rates=rates)
+
+    @pytest.mark.parametrize(
+        ("start", "end"),
+        [
+            ("2020-09-25 20:32:03", "2020-09-25 20:32:03"),
+            ("2020-11-30 00:00:00", "2021-02-28 00:00:00"),
+            ("2020-01-01 00:00:00", "2020-04-01 00:00:00"),
+        ],
+    )
+    async def test_spans_up_to_three_months_are_accepted(
+        self, gw: FakeGateway, session: aiohttp.ClientSession, start: str, end: str
+    ) -> None:
+        body = {"startTime": start, "endTime": end, "numbers": ["1"]}
+
+        assert len(await data_of(session, gw, ANSWER_REPORT, body)) == 1
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"startTime": None}, "startTime"),
+            ({"endTime": None}, "endTime"),
+            ({"startTime": "2020-09-25"}, "startTime"),
+            ({"startTime": "2020-09-25T20:32:03"}, "startTime"),
+            ({"endTime": 1608719083}, "endTime"),
+            ({"endTime": "2020-02-30 00:00:00"}, "endTime"),
+            ({"numbers": None}, "numbers"),
+            ({"numbers": []}, "numbers"),
+            ({"numbers": "01081401967"}, "numbers"),
+            ({"numbers": [1081401967]}, "numbers"),
+            # The end before the start.
+            ({"endTime": "2020-09-25 20:32:02"}, "endTime"),
+            # A second over three months.
+            ({"endTime": "2020-12-25 20:32:04"}, "endTime"),
+            ({"startTime": "2020-11-30 00:00:00", "endTime": "2021-02-28 00:00:01"}, "endTime"),
+        ],
+    )
+    async def test_bad_arguments_are_400(
+        self,
+        gw: FakeGateway,
+        session: aiohttp.ClientSession,
+        change: dict[str, Any],
+        field: str,
+    ) -> None:
+        body = {**EXAMPLE_RANGE, "numbers": ["01081401967"], **change}
+        body = {name: value for name, value in body.items() if value is not None}
+
+        await refused(session, gw, ANSWER_REPORT, body, field)
+
+    async def test_over_three_months_says_so(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        body = {**EXAMPLE_RANGE, "endTime": "2021-01-01 00:00:00", "numbers": ["1"]}
+        envelope = await refused(session, gw, ANSWER_REPORT, body, "endTime")
+
+        assert "three months" in envelope["message"]
+
+
+# The docs' IM report example request.
+IM_EXAMPLE = {
+    "createTime": ["2021-08-01 00:00:00", "2021-08-31 00:00:00"],
+    "dimension": "hour",
+    "accessIds": ["XhRRVj3VLLVYsoNA"],
+}
+
+
+class TestImSessionReport:
+    async def test_docs_example_answers_the_recovered_header(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        data = await data_of(session, gw, IM_SESSION_REPORT, IM_EXAMPLE)
+
+        assert data == SAMPLE_IM_SESSION_REPORT
+        # The rows' key is MISSING in the docs: none is served.
+        assert list(data) == ["header"]
+        header = data["header"]
+        assert [h["prop"] for h in header] == [
+            "time",
+            "initCount",
+            "validCount",
+            "robotCount",
+            "robotOnlyCount",
+        ]
+        assert header[0] == {
+            "isCustomHeader": False,
+            "prop": "time",
+            "show": True,
+            "width": "200",
+            "label": "时间",
+        }
+        assert all(h["width"] == 120 for h in header[1:])
+        assert all(h["show"] is True and h["isCustomHeader"] is False for h in header)
+
+    async def test_users_report_is_served_and_copied(self, session: aiohttp.ClientSession) -> None:
+        report = {"header": [], "rows": [{"time": "2021-08-01 00:00", "initCount": 3}]}
+        async with FakeGateway(quota=None, im_session_report=report) as gw:
+            report["rows"].clear()
+            data = await data_of(session, gw, IM_SESSION_REPORT, IM_EXAMPLE)
+            assert data == {"header": [], "rows": [{"time": "2021-08-01 00:00", "initCount": 3}]}
+
+    @pytest.mark.parametrize("dimension", [None, "half_hour", "hour", "day", "month", "year"])
+    async def test_every_dimension_is_accepted(
+        self, gw: FakeGateway, session: aiohttp.ClientSession, dimension: str | None
+    ) -> None:
+        body = {"createTime": IM_EXAMPLE["createTime"], "dimension": dimension}
+
+        assert await data_of(session, gw, IM_SESSION_REPORT, body) == SAMPLE_IM_SESSION_REPORT
+
+    @pytest.mark.parametrize(
+        "span",
+        [
+            ["2021-01-01 00:00:00", "2022-01-01 00:00:00"],
+            ["2020-02-29 00:00:00", "2021-02-28 00:00:00"],
+            ["2021-08-01 00:00:00", "2021-08-01 00:00:00"],
+        ],
+    )
+    async def test_spans_up_to_one_year_are_accepted(
+        self, gw: FakeGateway, session: aiohttp.ClientSession, span: list[str]
+    ) -> None:
+        assert await data_of(session, gw, IM_SESSION_REPORT, {"createTime": span})
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"createTime": None}, "createTime"),
+            ({"createTime": "2021-08-01 00:00:00"}, "createTime"),
+            ({"createTime": ["2021-08-01 00:00:00"]}, "createTime"),
+            ({"createTime": ["2021-08-01", "2021-08-31"]}, "createTime"),
+            ({"createTime": ["2021-08-31 00:00:00", "2021-08-01 00:00:00"]}, "createTime"),
+            ({"createTime": ["2021-01-01 00:00:00", "2022-01-01 00:00:01"]}, "createTime"),
+            ({"dimension": "week"}, "dimension"),
+            ({"dimension": "HOUR"}, "dimension"),
+            ({"dimension": 1}, "dimension"),
+            ({"accessIds": "XhRRVj3VLLVYsoNA"}, "accessIds"),
+            ({"accessIds": [1]}, "accessIds"),
+        ],
+    )
+    async def test_bad_arguments_are_400(
+        self,
+        gw: FakeGateway,
+        session: aiohttp.ClientSession,
+        change: dict[str, Any],
+        field: str,
+    ) -> None:
+        body = {**IM_EXAMPLE, **change}
+        body = {name: value for name, value in body.items() if value is not None}
+
+        await refused(session, gw, IM_SESSION_REPORT, body, field)

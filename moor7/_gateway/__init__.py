@@ -8,7 +8,7 @@
 - One module per API family, each a backend with its own state and the docs' example
   data: :mod:`.numbers` (number pool, groups, SIP list), :mod:`.agents` (agents, skill
   groups), :mod:`.calls` (agent online, listen), :mod:`.dialout` (preview dial-out
-  tasks).
+  tasks), :mod:`.reports` (answer-rate and IM session reports).
 
 A new endpoint is a :class:`~._routes.Route` in its family's ``routes()``.
 Public through :mod:`moor7.testing`.

@@ -51,6 +51,7 @@ from .agents import AgentsBackend
 from .calls import CallsBackend
 from .dialout import DialoutBackend
 from .numbers import GROUPS_PATH, NUMBER_POOL_PATH, NumbersBackend
+from .reports import ReportsBackend
 
 __all__ = ["FakeGateway", "Fault", "ReceivedCall"]
 
@@ -188,8 +189,8 @@ class FakeGateway:
     synchronous tests). Everything you can touch (data, scripted faults, recorded calls)
     is safe to use from any thread.
 
-    Each endpoint behaves as its page describes it: filters, paging and range checks,
-    agents put online, dial-out tasks created then updated.
+    It serves every endpoint of the V7 docs, each as its page describes it: filters,
+    paging and range checks, agents put online, dial-out tasks created then updated.
     A request the docs' rules refuse is answered with HTTP 400 and an error envelope
     (code ``"400"``) whose message names the field. The data comes from the docs'
     examples unless you pass your own (each argument is copied).
@@ -208,6 +209,11 @@ class FakeGateway:
             by ``agentNumber``). Defaults to :data:`~moor7.testing.SAMPLE_AGENTS`.
         queues: The skill groups of 查询账户下技能组列表 ``/openapi/v1/base/queue/list``.
             Defaults to :data:`~moor7.testing.SAMPLE_QUEUES`.
+        answer_rates: The statistics of 外呼号码接通率报表: display number to
+            ``{"sum": calls, "answerSum": answered}``. Defaults to
+            :data:`~moor7.testing.SAMPLE_ANSWER_RATES`.
+        im_session_report: The ``data`` of 会话报表 ``/openapi/im-report/session/time``.
+            Defaults to :data:`~moor7.testing.SAMPLE_IM_SESSION_REPORT`.
         quota: Calls accepted per account in any rolling ``quota_period``;
             ``None`` for no limit. The real gateway's is 20 per minute.
         quota_period: The quota window in seconds (scale it down in tests).
@@ -239,6 +245,8 @@ class FakeGateway:
         sip_numbers: Sequence[Mapping[str, Any]] | None = None,
         agents: Sequence[Mapping[str, Any]] | None = None,
         queues: Sequence[Mapping[str, Any]] | None = None,
+        answer_rates: Mapping[str, Mapping[str, Any]] | None = None,
+        im_session_report: Mapping[str, Any] | None = None,
     ) -> None:
         if quota is not None and quota < 1:
             raise ValueError("quota must be at least 1, or None for no limit")
@@ -262,7 +270,10 @@ class FakeGateway:
         self._agents = AgentsBackend(agents=agents, queues=queues)
         self._call_control = CallsBackend(self._agents)
         self._dialout = DialoutBackend(self._agents)
-        families = (self._numbers, self._agents, self._call_control, self._dialout)
+        self._reports = ReportsBackend(
+            answer_rates=answer_rates, im_session_report=im_session_report
+        )
+        families = (self._numbers, self._agents, self._call_control, self._dialout, self._reports)
         self._routes: dict[str, Route] = {
             route.path: route for family in families for route in family.routes()
         }
