@@ -6,6 +6,7 @@ requests, so they do not depend on the moor7 client.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+import moor7
 from moor7.testing import (
     SAMPLE_AGENTS,
     SAMPLE_ANSWER_RATES,
@@ -21,8 +23,9 @@ from moor7.testing import (
     SAMPLE_QUEUES,
     SAMPLE_SIP_NUMBERS,
     FakeGateway,
+    Fault,
 )
-from tests.test_gateway import Answer, auth_headers, post
+from tests.test_gateway import Answer, _urllib_post, auth_headers, post
 
 SIP_LIST = "/openapi/v1/call/sip/list"
 AGENT = "/openapi/v1/call/query/agent"
@@ -921,3 +924,131 @@ class TestImSessionReport:
         body = {name: value for name, value in body.items() if value is not None}
 
         await refused(session, gw, IM_SESSION_REPORT, body, field)
+
+
+# Every request example of the docs' pages, path and body.
+DOCS_EXAMPLES: list[tuple[str, dict[str, Any] | None]] = [
+    ("/openapi/v1/call/query/number", None),
+    ("/openapi/v1/call/query/group", None),
+    (SIP_LIST, {"number": "2000", "registerStatuses": [0, 1]}),
+    (AGENT, {"agentNumber": "2000"}),
+    (QUEUE_LIST, {}),
+    (ONLINE, {"agentNumber": "2000", "loginType": "PSTN", "status": "0"}),
+    (LISTEN, {"listenAgent": "2002", "agentNumber": "9527", "actionId": "437783670040322048"}),
+    (CREATE_TASK, EXAMPLE_TASK),
+    (ANSWER_REPORT, {**EXAMPLE_RANGE, "numbers": ["01081401967"]}),
+    (IM_SESSION_REPORT, IM_EXAMPLE),
+]
+
+
+class TestDocsExamples:
+    @pytest.mark.parametrize(("path", "body"), DOCS_EXAMPLES, ids=[p for p, _ in DOCS_EXAMPLES])
+    async def test_each_docs_example_succeeds_against_the_defaults(
+        self, client: moor7.AsyncClient, path: str, body: dict[str, Any] | None
+    ) -> None:
+        await client.request(path, body)
+
+    async def test_the_update_example_succeeds_on_a_created_task(
+        self, gateway: FakeGateway, client: moor7.AsyncClient
+    ) -> None:
+        # The docs cut the update example before its body; its table gives these fields.
+        assert await client.request(CREATE_TASK, EXAMPLE_TASK) is None
+        [task_id] = gateway.dialout_tasks
+
+        body = {"taskId": task_id, "taskName": "222122", "description": "remark"}
+        assert await client.request(UPDATE_TASK, body) is None
+
+    async def test_a_refusal_reaches_the_client_as_an_api_error(
+        self, client: moor7.AsyncClient
+    ) -> None:
+        with pytest.raises(moor7.APIError) as caught:
+            await client.request(AGENT, {"limit": 101})
+
+        assert type(caught.value) is moor7.APIError
+        assert caught.value.status == 400
+        assert caught.value.code == "400"
+        assert "limit" in str(caught.value)
+
+
+class TestAcrossFamilies:
+    async def test_a_refused_call_counts_against_the_quota(
+        self, session: aiohttp.ClientSession
+    ) -> None:
+        async with FakeGateway(quota=1) as gw:
+            await refused(session, gw, AGENT, {"page": 0}, "page")
+            assert (await call(session, gw, AGENT)).status == 429
+
+    async def test_a_fault_on_a_family_route_changes_no_state(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        body = {"agentNumber": "2000", "loginType": "PSTN", "status": "0"}
+        gw.fail_next(Fault.SERVER_ERROR, path=ONLINE)
+
+        assert (await call(session, gw, ONLINE, body)).status == 500
+        assert gw.agent_states == {}
+        assert (await call(session, gw, ONLINE, body)).status == 200
+        assert gw.agent_states == {"2000": {"loginType": "PSTN", "status": "0"}}
+
+    async def test_a_slow_answer_is_the_routes_answer(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        gw.fail_next(Fault.SLOW, delay=0.05, path=CREATE_TASK)
+
+        answer = await call(session, gw, CREATE_TASK, EXAMPLE_TASK)
+
+        assert answer.status == 200
+        assert len(gw.dialout_tasks) == 1
+
+    async def test_respond_next_replaces_a_family_answer_once(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        gw.respond_next(200, {"success": True, "code": "200", "data": []}, path=AGENT)
+
+        assert (await call(session, gw, AGENT)).json()["data"] == []
+        assert (await call(session, gw, AGENT)).json()["data"] == SAMPLE_AGENTS
+
+    async def test_a_static_answer_replaces_the_routes_state_changes(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        gw.set_response(ONLINE, "ok")
+        body = {"agentNumber": "nobody", "loginType": "PSTN", "status": "0"}
+
+        assert await data_of(session, gw, ONLINE, body) == "ok"
+        assert gw.agent_states == {}
+
+    async def test_assigning_the_pool_drops_a_static_answer(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        number = "/openapi/v1/call/query/number"
+        gw.set_response(number, {"static": True})
+        assert gw.number_pool == {"static": True}
+
+        gw.number_pool = {"sipNumberList": []}
+
+        assert await data_of(session, gw, number) == {"sipNumberList": []}
+
+    async def test_concurrent_creates_each_make_one_task(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        bodies = [{"taskName": f"t{n}", "agentNumber": "2000"} for n in range(50)]
+
+        answers = await asyncio.gather(*(call(session, gw, CREATE_TASK, b) for b in bodies))
+
+        assert {a.status for a in answers} == {200}
+        names = sorted(task["taskName"] for task in gw.dialout_tasks.values())
+        assert names == sorted(f"t{n}" for n in range(50))
+
+    def test_family_routes_work_in_thread_mode(self) -> None:
+        with FakeGateway(quota=None) as gw:
+            status, envelope = _urllib_post(gw.url + QUEUE_LIST, auth_headers())
+
+            assert status == 200
+            assert envelope["message"] == "200 ok!"
+            assert envelope["data"] == SAMPLE_QUEUES
+
+    async def test_unknown_paths_are_still_404(
+        self, gw: FakeGateway, session: aiohttp.ClientSession
+    ) -> None:
+        answer = await call(session, gw, "/openapi/v1/call/dialout/task/delete", {})
+
+        assert answer.status == 404
