@@ -1046,6 +1046,13 @@ class TestAcrossFamilies:
             assert envelope["message"] == "200 ok!"
             assert envelope["data"] == SAMPLE_QUEUES
 
+    @pytest.mark.parametrize("argument", ["sip_numbers", "agents", "queues"])
+    def test_records_must_be_mappings(self, argument: str) -> None:
+        with pytest.raises(TypeError, match=argument):
+            FakeGateway(**{argument: ["2000"]})
+        with pytest.raises(TypeError, match=argument):
+            FakeGateway(**{argument: {"number": "2000"}})
+
     async def test_unknown_paths_are_still_404(
         self, gw: FakeGateway, session: aiohttp.ClientSession
     ) -> None:

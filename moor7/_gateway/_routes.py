@@ -45,6 +45,7 @@ __all__ = [
     "optional_str_list",
     "parse_datetime",
     "plain_json",
+    "plain_records",
     "required_datetime",
     "required_str",
     "required_str_list",
@@ -129,6 +130,18 @@ def plain_json(value: Any) -> Any:
         raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
     return json.loads(json.dumps(value, default=widen))
+
+
+def plain_records(value: Any, argument: str) -> list[dict[str, Any]]:
+    """A JSON-only copy of a list of records (objects), as a backend filters them.
+
+    Raises:
+        TypeError: *value* is not a list of mappings, or cannot be sent as JSON.
+    """
+    records = plain_json(value)
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise TypeError(f"{argument} must be a sequence of mappings (records)")
+    return records
 
 
 # -- reading fields of a request body --------------------------------------------------

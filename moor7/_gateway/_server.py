@@ -222,6 +222,12 @@ class FakeGateway:
         host: The interface to listen on.
         port: The port to listen on; 0 picks a free one (see :attr:`url`).
 
+    Raises:
+        ValueError: *quota* or *quota_period* is out of range, or *answer_rates* holds
+            something other than counts (or more answered calls than calls).
+        TypeError: The data cannot be sent as JSON, or *sip_numbers*, *agents* or
+            *queues* is not a sequence of mappings.
+
     Example:
         ::
 

@@ -29,7 +29,7 @@ from ._routes import (
     optional_int,
     optional_mapping,
     optional_str,
-    plain_json,
+    plain_records,
 )
 
 __all__ = ["AGENTS_PATH", "QUEUES_PATH", "SAMPLE_AGENTS", "SAMPLE_QUEUES", "AgentsBackend"]
@@ -138,8 +138,8 @@ class AgentsBackend:
         agents: Sequence[Mapping[str, Any]] | None = None,
         queues: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
-        self.agents: list[dict[str, Any]] = plain_json(SAMPLE_AGENTS if agents is None else agents)
-        self.queues: list[dict[str, Any]] = plain_json(SAMPLE_QUEUES if queues is None else queues)
+        self.agents = plain_records(SAMPLE_AGENTS if agents is None else agents, "agents")
+        self.queues = plain_records(SAMPLE_QUEUES if queues is None else queues, "queues")
 
     def routes(self) -> list[Route]:
         return [

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from ._routes import Route, RouteRequest, bad_argument, optional_str, plain_json
+from ._routes import Route, RouteRequest, bad_argument, optional_str, plain_json, plain_records
 
 __all__ = [
     "GROUPS_PATH",
@@ -160,8 +160,8 @@ class NumbersBackend:
             SAMPLE_NUMBER_POOL if number_pool is None else number_pool
         )
         self.groups: list[dict[str, Any]] = plain_json(SAMPLE_GROUPS if groups is None else groups)
-        self.sip_numbers: list[dict[str, Any]] = plain_json(
-            SAMPLE_SIP_NUMBERS if sip_numbers is None else sip_numbers
+        self.sip_numbers = plain_records(
+            SAMPLE_SIP_NUMBERS if sip_numbers is None else sip_numbers, "sip_numbers"
         )
 
     def routes(self) -> list[Route]:
