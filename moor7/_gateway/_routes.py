@@ -32,11 +32,11 @@ from typing import Any, Final
 import attrs
 
 __all__ = [
-    "NO_DATA",
-    "SUCCESS_MESSAGE",
     "GatewayError",
+    "NO_DATA",
     "Route",
     "RouteRequest",
+    "SUCCESS_MESSAGE",
     "add_months",
     "bad_argument",
     "optional_int",

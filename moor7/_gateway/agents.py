@@ -32,7 +32,7 @@ from ._routes import (
     plain_records,
 )
 
-__all__ = ["AGENTS_PATH", "QUEUES_PATH", "SAMPLE_AGENTS", "SAMPLE_QUEUES", "AgentsBackend"]
+__all__ = ["AGENTS_PATH", "AgentsBackend", "QUEUES_PATH", "SAMPLE_AGENTS", "SAMPLE_QUEUES"]
 
 AGENTS_PATH: Final = "/openapi/v1/call/query/agent"
 QUEUES_PATH: Final = "/openapi/v1/base/queue/list"

@@ -30,7 +30,7 @@ from typing import Any, Final
 from ._routes import Route, RouteRequest, bad_argument, optional_str, required_str
 from .agents import AgentsBackend
 
-__all__ = ["LISTEN_PATH", "ONLINE_PATH", "CallsBackend"]
+__all__ = ["CallsBackend", "LISTEN_PATH", "ONLINE_PATH"]
 
 ONLINE_PATH: Final = "/openapi/v1/call/online"
 LISTEN_PATH: Final = "/openapi/v1/call/listen"

@@ -33,7 +33,7 @@ from ._routes import (
 )
 from .agents import AgentsBackend
 
-__all__ = ["CREATE_TASK_PATH", "UPDATE_TASK_PATH", "DialoutBackend"]
+__all__ = ["CREATE_TASK_PATH", "DialoutBackend", "UPDATE_TASK_PATH"]
 
 CREATE_TASK_PATH: Final = "/openapi/v1/call/dialout/task/create"
 UPDATE_TASK_PATH: Final = "/openapi/v1/call/dialout/task/update"

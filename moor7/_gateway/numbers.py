@@ -31,11 +31,11 @@ from ._routes import Route, RouteRequest, bad_argument, optional_str, plain_json
 __all__ = [
     "GROUPS_PATH",
     "NUMBER_POOL_PATH",
+    "NumbersBackend",
     "SAMPLE_GROUPS",
     "SAMPLE_NUMBER_POOL",
     "SAMPLE_SIP_NUMBERS",
     "SIP_LIST_PATH",
-    "NumbersBackend",
 ]
 
 NUMBER_POOL_PATH: Final = "/openapi/v1/call/query/number"

@@ -42,9 +42,9 @@ from ._routes import (
 __all__ = [
     "ANSWER_REPORT_PATH",
     "IM_SESSION_REPORT_PATH",
+    "ReportsBackend",
     "SAMPLE_ANSWER_RATES",
     "SAMPLE_IM_SESSION_REPORT",
-    "ReportsBackend",
 ]
 
 ANSWER_REPORT_PATH: Final = "/openapi/v1/call/query/displayNumber/answer/report"
