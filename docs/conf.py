@@ -61,7 +61,12 @@ nitpicky = True
 # Names outside moor7 (the standard library, aiohttp, redis-py, attrs) have no
 # inventory in an offline build: leave them unlinked. Every moor7 name must resolve.
 nitpick_ignore_regex = [
-    (r"py:.*", r"(collections\.abc|contextlib|datetime|enum|time|typing|aiohttp|redis)\..+"),
+    (
+        r"py:.*",
+        r"(asyncio|collections\.abc|contextlib|datetime|enum|time|typing|aiohttp|redis|multidict)\..+",
+    ),
+    # The type variable of a generic base (ResultList[T]): nothing to link to.
+    (r"py:.*", r"moor7\._\w+(\._\w+)*\.[TRE]"),
 ]
 
 # -- HTML ----------------------------------------------------------------------------
@@ -71,7 +76,7 @@ html_title = f"moor7 {version}"
 html_show_sourcelink = False
 
 # moor7.AsyncClient, moor7._client.AsyncClient, AsyncClient.request, moor7.APIError.code
-_MOOR7_TARGET = re.compile(r"^(moor7(\._\w+)?\.)?(?P<name>[A-Za-z]\w*)(?P<rest>(\.[A-Za-z_]\w*)*)$")
+_MOOR7_TARGET = re.compile(r"^(moor7(\._\w+)*\.)?(?P<name>[A-Za-z]\w*)(?P<rest>(\.[A-Za-z_]\w*)*)$")
 # Where each public name is documented. The exceptions are exported by both moor7 and
 # moor7.exceptions; they are documented once, under moor7.exceptions.
 _DOCUMENTED_IN = ("moor7.exceptions", "moor7", "moor7.testing")
@@ -105,7 +110,6 @@ def _public_target(app: Any, env: Any, node: Any, contnode: Any) -> Any:
     return None
 
 
-_UNSET_TYPE = re.compile(r"\s*\|\s*~?(moor7\._client\.)?_Unset\b")
 _ATTRS_DEFAULT = re.compile(r"attr_dict\['(?P<name>\w+)'\]\.default")
 
 
@@ -113,10 +117,6 @@ def _defaults_as_users_see_them() -> dict[str, str]:
     from moor7 import _client
 
     return {
-        # A per-call timeout left out means the client's; None means no limit. The
-        # sentinel that tells the two apart is not part of the API. (A default must
-        # stay a Python expression, or Sphinx stops linking the signature's types.)
-        "_UNSET": "self.timeout",
         "DEFAULT_TIMEOUT": repr(_client.DEFAULT_TIMEOUT),
         "DEFAULT_MAX_RETRIES": repr(_client.DEFAULT_MAX_RETRIES),
         "_random_nonce": "...",
@@ -142,7 +142,6 @@ def _readable_signature(
         # A protocol is implemented, an enum's members are used: neither is called.
         return "", return_annotation
     if signature is not None:
-        signature = _UNSET_TYPE.sub("", signature)
         for private, shown in _defaults_as_users_see_them().items():
             signature = re.sub(rf"= {private}\b", f"= {shown}", signature)
         if attrs.has(obj):

@@ -1,10 +1,15 @@
-"""The ``moor7`` command: look at an account's numbers from a shell.
+"""The ``moor7`` command: look at an account from a shell, or call any endpoint.
 
 ::
 
     moor7 --sandbox numbers          # against an embedded fake gateway, no account needed
     moor7 numbers --json             # credentials from MOOR7_APPKEY / MOOR7_SECRET_KEY
     moor7 groups --appkey 2000103    # the secret still from MOOR7_SECRET_KEY
+    moor7 agents | sip | queues      # agents (every page), SIP registrations, skill groups
+    moor7 call /openapi/v1/call/query/agent '{"agentNumber": "2000"}' --kind query
+
+Every command prints the request id of each call it made (on stderr with ``--json``,
+so that stdout stays one JSON document).
 
 Exit status: 0 on success, 1 when the call failed, 2 for bad usage or configuration.
 """
@@ -18,7 +23,7 @@ import logging
 import os
 import sys
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TextIO
@@ -26,8 +31,19 @@ from typing import Any, TextIO
 import attrs
 
 from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._endpoints import USE_CLIENT_DEFAULT, CallKind, declared_kind
 from ._limits import Unlimited
-from ._models import NumberGroup, NumberPool, PhoneNumber, SipNumber
+from ._models import (
+    AgentPage,
+    AgentQueue,
+    NumberGroup,
+    NumberGroups,
+    NumberPool,
+    PhoneNumber,
+    Queues,
+    SipNumber,
+    SipRegistrations,
+)
 from ._sync import Client
 from ._version import version
 from .exceptions import ConfigurationError, Moor7Error
@@ -64,7 +80,10 @@ def _options(parser: argparse.ArgumentParser, *, top: bool) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="moor7",
-        description="Query a 7moor (七陌) V7 account's number pool and display-number groups.",
+        description=(
+            "Look at a 7moor (七陌) V7 account (numbers, groups, agents, SIP numbers, skill "
+            "groups) or call any endpoint."
+        ),
         epilog=(
             "Credentials come from --appkey/--secret-key or the MOOR7_APPKEY and "
             "MOOR7_SECRET_KEY environment variables (prefer the environment: command "
@@ -78,8 +97,28 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (
         ("numbers", "the number pool (号码池): display, service and SIP numbers"),
         ("groups", "the display-number groups (外显号组)"),
+        ("agents", "the agents (座席), every page: one call of the quota per 100 agents"),
+        ("sip", "the SIP numbers and their registrations (SIP号列表)"),
+        ("queues", "the skill groups (技能组) and their members"),
     ):
         _options(commands.add_parser(name, help=text, description=text), top=False)
+    call = commands.add_parser(
+        "call",
+        help="call any V7 endpoint and print its data as JSON",
+        description=(
+            "Call any V7 endpoint with a JSON object as its body and print the answer's "
+            "data as JSON. A path moor7 does not know is sent at most once (an action) "
+            "unless --kind query says it only reads."
+        ),
+    )
+    call.add_argument("path", help="the API path, e.g. /openapi/v1/call/query/agent")
+    call.add_argument("body", nargs="?", help="the JSON object to send (default: none)")
+    call.add_argument(
+        "--kind",
+        choices=["query", "action"],
+        help="query (retried) or action (sent at most once); default: what moor7 knows",
+    )
+    _options(call, top=False)
     return parser
 
 
@@ -102,7 +141,7 @@ def _cell(value: Any) -> str:
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, list):
         return ", ".join(_cell(item) for item in value) or "-"
-    if isinstance(value, NumberGroup):
+    if isinstance(value, (NumberGroup, AgentQueue)):
         return value.name or value.id
     return str(value)
 
@@ -161,8 +200,49 @@ def _print_pool(out: TextIO, pool: NumberPool) -> None:
     out.write(f"request id: {pool.request_id or '-'}\n")
 
 
-def _print_groups(out: TextIO, groups: list[NumberGroup]) -> None:
+def _print_groups(out: TextIO, groups: NumberGroups) -> None:
     _table(out, "外显号组 display-number groups", ["id", "name"], [[g.id, g.name] for g in groups])
+    out.write(f"request id: {groups.request_id or '-'}\n")
+
+
+def _print_agents(out: TextIO, pages: list[AgentPage]) -> None:
+    headers = ["agent", "name", "status", "mobile", "sip", "queues", "numbers"]
+    rows = [
+        [a.agent_number, a.name, a.status, a.mobile, a.sip_number, a.queues, a.numbers]
+        for page in pages
+        for a in page
+    ]
+    _table(out, "座席 agents", headers, rows)
+    ids = ", ".join(page.request_id or "-" for page in pages)
+    out.write(f"request id{'s' if len(pages) > 1 else ''}: {ids}\n")
+
+
+def _print_sip(out: TextIO, registrations: SipRegistrations) -> None:
+    headers = ["number", "registered", "device", "since", "client", "agent", "name"]
+    rows = [
+        [
+            r.number,
+            r.register_status,
+            r.register_device,
+            r.register_time,
+            r.client_url,
+            r.agent.agent_number if r.agent else None,
+            r.agent.name if r.agent else None,
+        ]
+        for r in registrations
+    ]
+    _table(out, "SIP号 SIP numbers", headers, rows)
+    out.write(f"request id: {registrations.request_id or '-'}\n")
+
+
+def _print_queues(out: TextIO, queues: Queues) -> None:
+    headers = ["id", "name", "status", "members", "updated"]
+    rows = [
+        [q.id, q.name, q.status, [m.agent_number or m.agent_id for m in q.members], q.update_time]
+        for q in queues
+    ]
+    _table(out, "技能组 skill groups", headers, rows)
+    out.write(f"request id: {queues.request_id or '-'}\n")
 
 
 def _to_json(value: Any) -> Any:
@@ -248,26 +328,73 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
         yield client
 
 
+def _call_body(args: argparse.Namespace) -> Any:
+    if args.body is None:
+        return None
+    try:
+        body = json.loads(args.body)
+    except ValueError as exc:
+        msg = f"BODY is not JSON: {exc}"
+        raise ConfigurationError(msg) from exc
+    if not isinstance(body, dict):
+        msg = 'BODY must be a JSON object, e.g. \'{"agentNumber": "2000"}\''
+        raise ConfigurationError(msg)
+    return body
+
+
+def _emit(out: TextIO, value: Any, request_ids: list[str | None]) -> None:
+    """--json: the document on stdout, the request ids on stderr."""
+    json.dump(_to_json(value), out, ensure_ascii=False, indent=2)
+    out.write("\n")
+    ids = ", ".join(request_id or "-" for request_id in request_ids)
+    sys.stderr.write(f"request id{'s' if len(request_ids) > 1 else ''}: {ids}\n")
+
+
+@attrs.frozen
+class _Command:
+    """A command that shows one result: what to call, and how to draw it as a table."""
+
+    fetch: Callable[[Client], Any]
+    table: Callable[[TextIO, Any], None]
+
+    def run(self, client: Client, args: argparse.Namespace, out: TextIO) -> None:
+        result = self.fetch(client)
+        if not args.json:
+            self.table(out, result)
+            return
+        if type(result) is list:  # the pages of a paged endpoint: their items, in order
+            _emit(out, [item for page in result for item in page], [p.request_id for p in result])
+        else:
+            _emit(out, result, [result.request_id])
+
+
+_COMMANDS = {
+    "numbers": _Command(lambda c: c.get_number_pool(), _print_pool),
+    "groups": _Command(lambda c: c.list_display_number_groups(), _print_groups),
+    "agents": _Command(lambda c: list(c.list_agent_pages()), _print_agents),
+    "sip": _Command(lambda c: c.list_sip_numbers(), _print_sip),
+    "queues": _Command(lambda c: c.list_queues(), _print_queues),
+}
+
+
+def _call(client: Client, args: argparse.Namespace, body: Any, out: TextIO) -> None:
+    kind = CallKind(args.kind) if args.kind else declared_kind(args.path) or CallKind.ACTION
+    # The envelope, not only its data: the command prints the call's request id too.
+    envelope = client._run(lambda c: c._send(args.path, kind, body, USE_CLIENT_DEFAULT, None))
+    _emit(out, envelope.data, [envelope.request_id])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``moor7`` command; return its exit status."""
     args = _parser().parse_args(argv)
     out = sys.stdout
     try:
+        body = _call_body(args) if args.command == "call" else None
         with _logging_to_stderr(verbose=args.verbose), _client(args) as client:
-            if args.command == "numbers":
-                pool = client.get_number_pool()
-                if args.json:
-                    json.dump(_to_json(pool), out, ensure_ascii=False, indent=2)
-                    out.write("\n")
-                else:
-                    _print_pool(out, pool)
+            if args.command == "call":
+                _call(client, args, body, out)
             else:
-                groups = client.list_display_number_groups()
-                if args.json:
-                    json.dump(_to_json(groups), out, ensure_ascii=False, indent=2)
-                    out.write("\n")
-                else:
-                    _print_groups(out, groups)
+                _COMMANDS[args.command].run(client, args, out)
     except ConfigurationError as exc:
         sys.stderr.write(f"moor7: error: {exc}\n")
         return 2

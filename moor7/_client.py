@@ -1,14 +1,19 @@
 """The async core: the one request pipeline every call goes through.
 
-A call flows, in this order::
+The pipeline knows no endpoint: the families in ``_endpoints/`` declare them (path,
+query or action, result type) and call :meth:`AsyncClient._perform`. A call flows, in
+this order, each step a method named after what it adds (as httpx's ``_send_handling_*``)::
 
-    AsyncClient.request()        validate, encode the body once
-      retries (stamina)          a fresh attempt on connection errors, timeouts, 5xx, quota
-        limiter.acquire()        wait for a slot of the account's quota   (_limits.py)
-          signer.sign()          fresh m7-* headers for this very attempt (_signing.py)
-          aiohttp POST           send, read the whole answer
-        parse_response()         unwrap the envelope or raise its error   (_envelope.py)
-    converter.structure()        data -> models                           (_convert.py)
+    _perform()                      encode the body once; decode the answer   (_endpoints/)
+      _send_handling_auth()         one attempt more after an auth rejection  (_retries.py)
+        _send_handling_retries()    retries by the call's kind (stamina)      (_retries.py)
+          _send_single_attempt()
+            limiter.acquire()       wait for a slot of the account's quota    (_limits.py)
+              signer.sign()         fresh m7-* headers for this very attempt  (_signing.py)
+              transport.send()      the bytes there and back                  (_transport.py)
+            parse_response()        unwrap the envelope or raise its error    (_envelope.py)
+            after_failure()         pause the account, correct the clock      (_retries.py)
+    Endpoint.decode()               data -> models, with the request id       (_convert.py)
 
 The sync ``moor7.Client`` (``_sync.py``) adds nothing to this: it runs it on a
 background event loop.
@@ -21,7 +26,6 @@ client of the process, and cattrs and stamina are imported when first needed, so
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import json
@@ -37,36 +41,34 @@ from typing import Any, Final, TypeVar
 import aiohttp
 import yarl
 
-from ._arguments import seconds, whole_number
+from ._arguments import choice, seconds, whole_number
+from ._endpoints import (
+    USE_CLIENT_DEFAULT,
+    AsyncEndpoints,
+    CallKind,
+    Endpoint,
+    UseClientDefault,
+    declared_kind,
+)
 from ._envelope import Envelope, clock_skew_seconds, parse_response
 from ._limits import Limiter, default_limiter
-from ._models import NumberGroup, NumberGroups, NumberPool
+from ._retries import after_failure, retry_wait, worth_one_more_attempt
 from ._signing import HmacSigner, OutgoingRequest, Signer
+from ._transport import AiohttpTransport, HttpResponse, Transport
 from .exceptions import (
-    CLOCK_SKEW_NOTICE,
     AuthenticationError,
     ClientClosedError,
     ConfigurationError,
-    NetworkError,
-    RateLimitError,
-    RequestTimeout,
-    ResponseShapeError,
-    ServerError,
-    TransportError,
-    UsageError,
-    WrongEventLoopError,
 )
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncClient"]
 
 log = logging.getLogger("moor7")
 
-T = TypeVar("T")
+R = TypeVar("R")
 
 #: The documented host of the V7 OpenAPI.
 DEFAULT_BASE_URL: Final = "http://v7openapi.7moor.com"
-NUMBER_POOL_PATH: Final = "/openapi/v1/call/query/number"
-DISPLAY_NUMBER_GROUPS_PATH: Final = "/openapi/v1/call/query/group"
 
 # V7 paths are plain: letters, digits and a few marks, no query string (parameters go in
 # the JSON body). Anything else is a mistake, or an attempt to smuggle a header or host.
@@ -74,17 +76,6 @@ _API_PATH: Final = re.compile(r"/(?!/)[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
 
 DEFAULT_TIMEOUT: Final = 10.0
 DEFAULT_MAX_RETRIES: Final = 3
-# A Retry-After longer than the quota's whole period says more about the gateway than
-# about when a slot frees; past it, let the caller decide.
-RETRY_AFTER_CAP: Final = 60.0
-
-
-class _Unset:
-    def __repr__(self) -> str:
-        return "<default>"
-
-
-_UNSET: Final = _Unset()
 
 
 @functools.cache
@@ -133,27 +124,33 @@ def _check_base_url(base_url: str) -> str:
         raise ConfigurationError(msg) from exc
 
 
-def _retry_on(exc: Exception) -> bool | float:
-    """stamina's backoff hook: which failures are worth another (freshly signed) try."""
-    if isinstance(exc, RateLimitError):
-        if exc.retry_after is not None:
-            # Asked to wait longer than a whole quota period: the caller decides.
-            return exc.retry_after if exc.retry_after <= RETRY_AFTER_CAP else False
-        return True
-    return isinstance(exc, (TransportError, ServerError))
+def _encode_body(body: Mapping[str, Any] | None) -> bytes:
+    if body is not None and not isinstance(body, Mapping):
+        msg = f"body must be a mapping (a JSON object) or None, got {type(body).__name__}"
+        raise ConfigurationError(msg)
+    try:
+        return (
+            b"" if body is None else json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
+        )
+    except (TypeError, ValueError) as exc:
+        msg = f"body cannot be sent as JSON: {exc}"
+        raise ConfigurationError(msg) from exc
 
 
-class AsyncClient:
+class AsyncClient(AsyncEndpoints):
     """The asyncio client of the 7moor V7 OpenAPI.
 
     Create one per application (and per event loop) and reuse it: it pools connections.
+    Its methods, one per endpoint, are grouped by family in the docs (numbers, agents,
+    calls, dial-out tasks, reports); :meth:`request` calls any other endpoint.
 
     Example:
         ::
 
             async with moor7.AsyncClient(appkey="2000103", secret_key="...") as client:
                 pool = await client.get_number_pool()
-                groups = await client.list_display_number_groups()
+                async for agent in client.list_agents():
+                    print(agent.agent_number, agent.name)
 
     Args:
         appkey: The account id (``appKey``). Default: the signer's ``appkey`` if it has
@@ -167,15 +164,16 @@ class AsyncClient:
             :func:`default_limiter` (20 calls per rolling minute per account).
         timeout: Seconds for one attempt, from sending to the last byte of the answer;
             ``None`` for no limit.
-        max_retries: How many times a failed call is tried again (connection errors,
-            timeouts, 5xx and over-quota answers; not authentication or other 4xx, but
-            for one attempt more after adopting the gateway's time when this host's
-            clock is off).
+        max_retries: How many times a failed call is tried again: a query after
+            connection errors, timeouts, 5xx and over-quota answers; an action only
+            when the gateway certainly did not act (see :class:`CallKind`).
         backoff_initial: Seconds before the first retry; it doubles each retry (plus
             jitter) up to ``backoff_max``. A ``Retry-After`` from the gateway wins.
         backoff_max: The longest wait between two attempts.
         session: An ``aiohttp.ClientSession`` to share with the rest of the
             application. The client then does not close it.
+        transport: Moves each attempt's bytes (default: :class:`AiohttpTransport`
+            with ``session``); :class:`moor7.testing.MockTransport` answers in-process.
 
     Raises:
         ConfigurationError: Missing or invalid credentials or settings.
@@ -194,6 +192,7 @@ class AsyncClient:
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
         session: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
     ) -> None:
         signer_appkey = getattr(signer, "appkey", None)
         if appkey is None and isinstance(signer_appkey, str):
@@ -234,8 +233,16 @@ class AsyncClient:
                 f"got {type(limiter).__name__}"
             )
             raise ConfigurationError(msg)
-        if session is not None and not isinstance(session, aiohttp.ClientSession):
-            msg = f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
+        if transport is None:
+            transport = AiohttpTransport(session)
+        elif session is not None:
+            msg = "pass session or transport, not both: the transport holds the session"
+            raise ConfigurationError(msg)
+        elif not isinstance(transport, Transport):
+            msg = (
+                "transport must have send(request, headers, timeout) and aclose() methods, "
+                f"got {type(transport).__name__}"
+            )
             raise ConfigurationError(msg)
 
         self.appkey: str = appkey
@@ -248,9 +255,7 @@ class AsyncClient:
         self.max_retries: int = _check_retries(max_retries)
         self._backoff_initial = seconds("backoff_initial", backoff_initial, zero_ok=True)
         self._backoff_max = seconds("backoff_max", backoff_max, zero_ok=True)
-        self._session = session
-        self._owns_session = session is None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.transport: Transport = transport
         self._closed = False
         self._base_headers = {"content-type": "application/json", "user-agent": _user_agent()}
 
@@ -261,7 +266,9 @@ class AsyncClient:
     # -- lifecycle -------------------------------------------------------------------
 
     async def __aenter__(self) -> AsyncClient:
-        self._bind_loop()
+        bind = getattr(self.transport, "bind", None)
+        if bind is not None:
+            bind()  # fail on the wrong event loop here, not at the first call
         return self
 
     async def __aexit__(
@@ -283,100 +290,17 @@ class AsyncClient:
         A session passed in with ``session=`` is left open: it belongs to the caller.
         """
         self._closed = True
-        session = self._session
-        if session is not None and self._owns_session and not session.closed:
-            await session.close()
-        # Only now: if the close above was interrupted, a second aclose() finishes it.
-        self._session = None
+        await self.transport.aclose()
 
-    def _bind_loop(self) -> asyncio.AbstractEventLoop:
-        # aiohttp sessions and connections belong to the loop they were made on; using
-        # them from another loop fails deep inside aiohttp, or hangs. Say so up front.
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            # aiohttp keeps a session's loop in a private attribute; a session made on
-            # another loop would fail with "Event loop is closed" or hang instead.
-            session_loop = getattr(self._session, "_loop", loop)
-            if session_loop is not loop:
-                msg = "the session= given was made on another event loop than this one"
-                raise WrongEventLoopError(msg)
-            self._loop = loop
-        elif self._loop is not loop:
-            msg = (
-                "this AsyncClient was first used on another event loop; create one "
-                "AsyncClient per event loop (or use moor7.Client from blocking code)"
-            )
-            raise WrongEventLoopError(msg)
-        return loop
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            msg = "this client is closed; create a new one"
-            raise ClientClosedError(msg)
-        self._bind_loop()
-        if self._session is None:
-            # Timeouts are set per request; the connector's limit is aiohttp's default.
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
-        return self._session
-
-    # -- the endpoints ---------------------------------------------------------------
-
-    async def get_number_pool(
-        self,
-        *,
-        timeout: float | _Unset | None = _UNSET,
-        max_retries: int | None = None,
-    ) -> NumberPool:
-        """Get the account's number pool (获取号码池): display, service and SIP numbers.
-
-        Args:
-            timeout: Override the client's per-attempt timeout for this call.
-            max_retries: Override the client's ``max_retries`` for this call.
-
-        Returns:
-            The pool. Its ``request_id`` identifies the call for 7moor support.
-
-        Raises:
-            moor7.exceptions.Moor7Error: A subclass saying what failed.
-        """
-        envelope = await self._call(NUMBER_POOL_PATH, None, timeout, max_retries)
-        pool: NumberPool = self._structure(envelope, NumberPool, default={})
-        # The pool was made just now and nobody else holds it: set the field in place
-        # (attrs' recipe for frozen classes) instead of copying it with attrs.evolve().
-        object.__setattr__(pool, "request_id", envelope.request_id)
-        return pool
-
-    async def list_display_number_groups(
-        self,
-        *,
-        timeout: float | _Unset | None = _UNSET,
-        max_retries: int | None = None,
-    ) -> NumberGroups:
-        """List the account's display-number groups (查询外显号组).
-
-        An outbound call that names a group's ``id`` shows one of that group's numbers.
-
-        Args:
-            timeout: Override the client's per-attempt timeout for this call.
-            max_retries: Override the client's ``max_retries`` for this call.
-
-        Returns:
-            A ``list`` of :class:`NumberGroup` whose ``request_id`` identifies the call
-            for 7moor support.
-
-        Raises:
-            moor7.exceptions.Moor7Error: A subclass saying what failed.
-        """
-        envelope = await self._call(DISPLAY_NUMBER_GROUPS_PATH, None, timeout, max_retries)
-        groups: list[NumberGroup] = self._structure(envelope, list[NumberGroup], default=[])
-        return NumberGroups(groups, envelope.request_id)
+    # -- any endpoint ----------------------------------------------------------------
 
     async def request(
         self,
         path: str,
         body: Mapping[str, Any] | None = None,
         *,
-        timeout: float | _Unset | None = _UNSET,
+        kind: CallKind | str | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
     ) -> Any:
         """Call any V7 OpenAPI endpoint, with the same signing, quota, retries and errors.
@@ -384,17 +308,20 @@ class AsyncClient:
         Example:
             ::
 
-                agents = await client.request(
+                data = await client.request(
                     "/openapi/v1/call/query/agent", {"page": 1, "limit": 100}
                 )
 
         Args:
             path: The endpoint's path, starting with ``/``.
             body: The JSON object to send; ``None`` sends an empty body.
-            timeout: Override the client's per-attempt timeout for this call.
-            max_retries: Override the client's ``max_retries``. Pass ``0`` for calls that
-                must not run twice (creating a dial-out task): a timeout does not tell
-                whether the gateway acted on the call.
+            kind: ``"query"`` or ``"action"`` (:class:`CallKind`), which decides what
+                is retried. Default: the kind moor7 declares for a path it knows, else
+                ``"action"``: a path moor7 does not know might change state at 7moor,
+                so it is sent at most once unless you say it is a query.
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for this call.
 
         Returns:
             The envelope's ``data``, decoded from JSON as it came.
@@ -402,33 +329,31 @@ class AsyncClient:
         Raises:
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
-        envelope = await self._call(path, body, timeout, max_retries)
+        if kind is None:
+            kind = declared_kind(path) if isinstance(path, str) else None
+        call_kind = CallKind.ACTION if kind is None else choice("kind", kind, CallKind)
+        envelope = await self._send(path, call_kind, body, timeout, max_retries)
         return envelope.data
 
     # -- the pipeline ----------------------------------------------------------------
 
-    def _structure(self, envelope: Envelope, type_: Any, *, default: Any) -> Any:
-        # Imported here: cattrs and the converter load with the first answer, not with
-        # `import moor7` (and once imported, this is a dictionary lookup).
-        from ._convert import describe_error, structure
+    async def _perform(
+        self,
+        endpoint: Endpoint[R],
+        body: Mapping[str, Any] | None,
+        *,
+        timeout: float | UseClientDefault | None,
+        max_retries: int | None,
+    ) -> R:
+        envelope = await self._send(endpoint.path, endpoint.kind, body, timeout, max_retries)
+        return endpoint.decode(envelope)
 
-        data = default if envelope.data is None else envelope.data
-        try:
-            return structure(data, type_)
-        except Exception as exc:  # cattrs raises many types; each means "does not fit"
-            details = describe_error(exc)
-            raise ResponseShapeError(
-                f"the answer's data does not fit the model: {details}",
-                path=envelope.path,
-                status=envelope.status,
-                request_id=envelope.request_id,
-            ) from exc
-
-    async def _call(
+    async def _send(
         self,
         path: str,
+        kind: CallKind,
         body: Mapping[str, Any] | None,
-        timeout: float | _Unset | None,
+        timeout: float | UseClientDefault | None,
         max_retries: int | None,
     ) -> Envelope:
         if not isinstance(path, str) or not _API_PATH.fullmatch(path):
@@ -437,86 +362,49 @@ class AsyncClient:
                 f"(no spaces, query or fragment), got {path!r}"
             )
             raise ConfigurationError(msg)
-        if body is not None and not isinstance(body, Mapping):
-            msg = f"body must be a mapping (a JSON object) or None, got {type(body).__name__}"
-            raise ConfigurationError(msg)
-        try:
-            payload = (
-                b""
-                if body is None
-                else json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
-            )
-        except (TypeError, ValueError) as exc:
-            msg = f"body cannot be sent as JSON: {exc}"
-            raise ConfigurationError(msg) from exc
-        attempt_timeout = self.timeout if isinstance(timeout, _Unset) else _check_timeout(timeout)
-        retries = self.max_retries if max_retries is None else _check_retries(max_retries)
-        session = self._get_session()
-        url = self.base_url + path
-        try:
-            return await self._send(session, url, path, payload, attempt_timeout, retries)
-        except AuthenticationError as exc:
-            if not self._clock_was_off(exc):
-                raise
-        # The attempt that failed corrected the signer's clock (_attempt): the one case
-        # an authentication failure is worth another try, and it is one attempt more.
-        return await self._send(session, url, path, payload, attempt_timeout, retries=0)
-
-    def _clock_was_off(self, exc: AuthenticationError) -> bool:
-        skew = exc.clock_skew
-        return (
-            isinstance(self.signer, HmacSigner)
-            and skew is not None
-            and abs(skew) >= CLOCK_SKEW_NOTICE
+        payload = _encode_body(body)
+        attempt_timeout = (
+            self.timeout if isinstance(timeout, UseClientDefault) else _check_timeout(timeout)
         )
+        retries = self.max_retries if max_retries is None else _check_retries(max_retries)
+        if self._closed:
+            msg = "this client is closed; create a new one"
+            raise ClientClosedError(msg)
+        request = OutgoingRequest("POST", self.base_url + path, path, payload)
+        return await self._send_handling_auth(request, kind, attempt_timeout, retries)
 
-    def _adopt_gateway_clock(self, exc: AuthenticationError, signed_offset: float) -> None:
-        """Sign with the gateway's time from now on, after a rejection far off it."""
-        if not self._clock_was_off(exc):
-            return
-        assert isinstance(self.signer, HmacSigner)  # _clock_was_off checked it
-        assert exc.clock_skew is not None
-        # From the offset this attempt was signed with, not the current one: calls that
-        # were in flight together all land on the same offset instead of adding up.
-        corrected = signed_offset + round(exc.clock_skew)
-        if self.signer.clock_offset != corrected:
-            self.signer.clock_offset = corrected
-            log.warning(
-                "this host's clock is %+.0fs off the gateway's (from its Date header); "
-                "signing with the gateway's time from now on: fix the clock (NTP)",
-                -exc.clock_skew,
-            )
+    async def _send_handling_auth(
+        self, request: OutgoingRequest, kind: CallKind, timeout: float | None, retries: int
+    ) -> Envelope:
+        try:
+            return await self._send_handling_retries(request, kind, timeout, retries)
+        except AuthenticationError as exc:
+            if not worth_one_more_attempt(exc):
+                raise
+        attempt = OutgoingRequest(request.method, request.url, request.path, request.body, 2)
+        return await self._send_handling_retries(attempt, kind, timeout, retries=0)
 
-    async def _send(
-        self,
-        session: aiohttp.ClientSession,
-        url: str,
-        path: str,
-        payload: bytes,
-        attempt_timeout: float | None,
-        retries: int,
+    async def _send_handling_retries(
+        self, request: OutgoingRequest, kind: CallKind, timeout: float | None, retries: int
     ) -> Envelope:
         # The first attempt runs outside stamina: setting up its retry loop (tenacity's
-        # machinery) costs ~20 µs a call, as much as structuring a small pool, and most
+        # machinery) costs ~20 us a call, as much as structuring a small pool, and most
         # calls succeed at once. A failure worth retrying is handed to stamina below as its
         # first attempt's outcome, so backoff, retry logging and stamina's testing and
         # activation switches see exactly the attempts they would have.
         try:
-            return await self._attempt(
-                session, OutgoingRequest("POST", url, path, payload), attempt_timeout
-            )
+            return await self._send_single_attempt(request, timeout)
         except Exception as exc:
             # max_retries=0 never reaches stamina: its global testing switch would add
-            # attempts to a call the caller asked to send once (a dial-out must not run
-            # twice).
-            if retries == 0 or not _retry_on(exc):
+            # attempts to a call the caller asked to send once.
+            if retries == 0 or not retry_wait(kind, exc):
                 raise
             first_failure = exc
         # Imported on the first retry only: stamina and tenacity are not needed before.
         import stamina
 
         async for attempt in stamina.retry_context(
-            on=_retry_on,
+            on=functools.partial(retry_wait, kind),
             attempts=retries + 1,
             timeout=None,  # bounded by attempts x (timeout + backoff) instead
             wait_initial=self._backoff_initial,
@@ -526,15 +414,17 @@ class AsyncClient:
             with attempt:
                 if attempt.num == 1:
                     raise first_failure  # already tried above; stamina decides what next
-                request = OutgoingRequest("POST", url, path, payload, attempt.num)
-                return await self._attempt(session, request, attempt_timeout)
+                retry = OutgoingRequest(
+                    request.method, request.url, request.path, request.body, attempt.num
+                )
+                return await self._send_single_attempt(retry, timeout)
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
 
-    async def _attempt(
-        self, session: aiohttp.ClientSession, request: OutgoingRequest, timeout: float | None
+    async def _send_single_attempt(
+        self, request: OutgoingRequest, timeout: float | None
     ) -> Envelope:
         async with self.limiter.acquire(self.appkey):
-            if self._closed or session.closed:
+            if self._closed:
                 # Closed while this call waited for a slot or for its retry.
                 msg = "the client was closed while the call was waiting"
                 raise ClientClosedError(msg)
@@ -544,74 +434,45 @@ class AsyncClient:
             headers = await self._sign(request)
             started = time.monotonic()
             try:
-                async with session.post(
-                    request.url,
-                    data=request.body,
-                    headers={**self._base_headers, **headers},
-                    timeout=aiohttp.ClientTimeout(total=timeout),
-                    allow_redirects=False,
-                    # A shared session= may raise on 4xx/5xx by default; the envelope,
-                    # not aiohttp, says what an error status means.
-                    raise_for_status=False,
-                ) as response:
-                    body = await response.read()
-                    status, reason = response.status, response.reason
-                    response_headers = response.headers
-            except asyncio.TimeoutError as exc:
-                self._log_failure(request, started, "timeout")
-                msg = f"no complete answer within {timeout}s"
-                raise RequestTimeout(msg, path=request.path) from exc
-            except aiohttp.InvalidURL as exc:
-                # A ClientError, but no retry can fix it: say so, once.
-                msg = f"the URL cannot be requested: {request.url!r}"
-                raise ConfigurationError(msg) from exc
-            except RuntimeError as exc:
-                # aiohttp's "Session is closed" / "Event loop is closed".
-                if self._closed or session.closed:
-                    msg = "the client (or its session) was closed while the call was in flight"
-                    raise ClientClosedError(msg) from exc
-                msg = f"the HTTP session cannot be used: {exc}"
-                raise UsageError(msg) from exc
-            except (aiohttp.ClientError, OSError) as exc:
-                if self._closed:
-                    msg = "the client was closed while the call was in flight"
-                    raise ClientClosedError(msg) from exc
-                self._log_failure(request, started, type(exc).__name__)
-                # aiohttp's parser errors quote the bytes that broke them (a proxy may
-                # echo our headers, the signature among them): only connect errors,
-                # which name the host and port, keep their text.
-                detail = f": {exc}" if isinstance(exc, aiohttp.ClientConnectorError) else ""
-                msg = f"connection to the gateway failed: {type(exc).__name__}{detail}"
-                raise NetworkError(msg, path=request.path) from exc
-        try:
-            envelope = parse_response(
-                status=status,
-                reason=reason,
-                headers=response_headers,
-                body=body,
-                path=request.path,
-            )
-        except Exception as exc:
-            if isinstance(exc, AuthenticationError):
-                # How far the gateway's clock is from the timestamp we signed with: a
-                # rejection for an expired timestamp says nothing more precise.
-                sent = headers.get("m7-timestamp", "")
-                if exc.clock_skew is not None and sent.isascii() and sent.isdigit():
-                    exc.clock_skew = clock_skew_seconds(response_headers, now=float(sent))
-                self._adopt_gateway_clock(exc, signed_offset)
-            elif isinstance(exc, RateLimitError):
-                # Over quota anyway (another program on the account, another counting
-                # rule): the whole account waits, not only this call's retry.
-                retry_after = exc.retry_after
-                await self.limiter.pause(
-                    self.appkey,
-                    None if retry_after is None else min(retry_after, RETRY_AFTER_CAP),
+                response = await self.transport.send(
+                    request, {**self._base_headers, **headers}, timeout
                 )
-            self._log_answer(
-                request, status, getattr(exc, "request_id", None), started, type(exc).__name__
+            except Exception as exc:
+                self._log(request, started, type(exc).__name__)
+                raise
+        try:
+            envelope = self._parse(request, response, headers)
+        except Exception as exc:
+            self._log(request, started, response.status, getattr(exc, "request_id", None), exc)
+            await after_failure(
+                exc,
+                account=self.appkey,
+                limiter=self.limiter,
+                signer=self.signer,
+                signed_offset=signed_offset,
             )
             raise
-        self._log_answer(request, status, envelope.request_id, started)
+        self._log(request, started, response.status, envelope.request_id)
+        return envelope
+
+    def _parse(
+        self, request: OutgoingRequest, response: HttpResponse, headers: Mapping[str, str]
+    ) -> Envelope:
+        try:
+            envelope = parse_response(
+                status=response.status,
+                reason=response.reason,
+                headers=response.headers,
+                body=response.body,
+                path=request.path,
+            )
+        except AuthenticationError as exc:
+            # How far the gateway's clock is from the timestamp we signed with: a
+            # rejection for an expired timestamp says nothing more precise.
+            sent = headers.get("m7-timestamp", "")
+            if exc.clock_skew is not None and sent.isascii() and sent.isdigit():
+                exc.clock_skew = clock_skew_seconds(response.headers, now=float(sent))
+            raise
         return envelope
 
     async def _sign(self, request: OutgoingRequest) -> Mapping[str, str]:
@@ -632,29 +493,22 @@ class AsyncClient:
                 raise ConfigurationError(msg)
         return headers
 
-    def _log_failure(self, request: OutgoingRequest, started: float, what: str) -> None:
-        log.debug(
-            "POST %s -> %s attempt=%d elapsed=%.3fs",
-            request.path,
-            what,
-            request.attempt,
-            time.monotonic() - started,
-        )
-
-    def _log_answer(
+    def _log(
         self,
         request: OutgoingRequest,
-        status: int,
-        request_id: str | None,
         started: float,
-        error: str | None = None,
+        outcome: int | str,
+        request_id: str | None = None,
+        error: Exception | None = None,
     ) -> None:
+        if not log.isEnabledFor(logging.DEBUG):
+            return
         log.debug(
             "POST %s -> %s request_id=%s attempt=%d elapsed=%.3fs%s",
             request.path,
-            status,
+            outcome,
             request_id,
             request.attempt,
             time.monotonic() - started,
-            f" error={error}" if error else "",
+            f" error={type(error).__name__}" if error is not None else "",
         )

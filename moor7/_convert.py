@@ -1,8 +1,10 @@
-"""The converter: the gateway's JSON onto the models in ``_models.py``.
+"""The converter: the gateway's JSON onto the models in ``_models/``.
 
-All wire knowledge lives here: the camelCase and ``_id`` names, the fields that the docs
-call ``string`` but the gateway sends as numbers or booleans, empty strings meaning
-"none", and Beijing-time timestamps. The models stay plain.
+The wire rules live here: camelCase names and ``_id`` for ``id`` (the exceptions each
+family lists beside its models, in ``WIRE_NAMES``), the fields that the docs call
+``string`` but the gateway sends as numbers or booleans, empty strings meaning "none",
+and Beijing-time timestamps. The models stay plain, and a new model needs no
+registration: hooks are chosen by rule (see :func:`make_converter`).
 
 There is no global converter that anyone can register hooks on: :func:`make_converter`
 builds a private one, and every client of the process uses the one :func:`structure`
@@ -11,9 +13,12 @@ builds on first use and never changes after.
 
 from __future__ import annotations
 
+import collections.abc
 import enum
 import re
 import threading
+import types
+import typing
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -23,20 +28,9 @@ import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._models import (
-    CHINA_STANDARD_TIME,
-    CallAbility,
-    NumberGroup,
-    NumberPool,
-    NumberStatus,
-    PhoneNumber,
-    RegisterStatus,
-    ResourceType,
-    SipNumber,
-    SipStatus,
-)
+from ._models import CHINA_STANDARD_TIME, WIRE_NAMES, ResultList
 
-__all__ = ["describe_error", "make_converter", "structure"]
+__all__ = ["MissingRuleError", "describe_error", "make_converter", "structure"]
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
@@ -45,27 +39,8 @@ _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # _TIME_FORMAT with two-digit fields, the only shape the gateway sends. ASCII digits only:
 # for exactly these strings fromisoformat() and strptime() agree.
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
+_DECIMAL = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?")
 _GATEWAY_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
-
-# Wire names that are not plain camelCase of the model's snake_case name.
-_RENAMES: dict[type, dict[str, str]] = {
-    NumberGroup: {"id": "_id"},
-    PhoneNumber: {"id": "_id", "groups": "group"},
-    SipNumber: {
-        "id": "_id",
-        # sic: the gateway spells it "Replay"; the model uses the word users mean.
-        "busy_reply_code": "busyReplayCode",
-        "is_deleted": "isDel",
-        "is_nat": "isNAT",
-        "is_webrtc": "isWebRtc",
-        "coding_formats": "codingFormat",
-    },
-    NumberPool: {
-        "display_numbers": "displayNumberList",
-        "service_numbers": "serviceNumberList",
-        "sip_numbers": "sipNumberList",
-    },
-}
 
 
 def _camel(name: str) -> str:
@@ -235,40 +210,183 @@ def _list_of(
     return structure
 
 
-def _register_model(converter: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], T]:
-    renames = _RENAMES.get(cls, {})
-    overrides: dict[str, Any] = {
-        field.name: override(rename=renames.get(field.name, _camel(field.name)))
-        for field in attrs.fields(cls)  # type: ignore[arg-type]  # only attrs models come here
-    }
-    overrides["raw"] = override(omit=True)
-    if cls is NumberPool:
-        overrides["request_id"] = override(omit=True)
+class MissingRuleError(TypeError):
+    """A model has a field type no rule of the converter covers: a bug in moor7.
+
+    Raised when the converter is built or first meets the type, never blamed on the
+    gateway's answer (it is not a :class:`~moor7.ResponseShapeError`).
+    """
+
+
+def _wire_name(cls: type, field: str) -> str | tuple[str, ...]:
+    renames = WIRE_NAMES.get(cls, {})
+    if field in renames:
+        return renames[field]  # type: ignore[no-any-return]  # str or a path tuple
+    # Every record id of the V7 API is a MongoDB-style "_id".
+    return "_id" if field == "id" else _camel(field)
+
+
+def _dig(value: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _model_hook(converter: cattrs.Converter, cls: Any) -> Callable[[Any, Any], Any]:
+    """The rule for every attrs model: wire names, unknown fields ignored, ``raw`` kept."""
+    attrs.resolve_types(cls)
+    overrides: dict[str, Any] = {}
+    nested: list[tuple[str, tuple[str, ...]]] = []
+    for field in attrs.fields(cls):
+        if field.name in ("raw", "request_id"):
+            # Never read from data: raw is the record itself, the request id comes from
+            # the envelope.
+            overrides[field.name] = override(omit=True)
+            continue
+        wire = _wire_name(cls, field.name)
+        if isinstance(wire, tuple):
+            # A value nested deeper in the record: copied up under a key of its own.
+            key = "moor7:" + ".".join(wire)
+            nested.append((key, wire))
+            overrides[field.name] = override(rename=key)
+        else:
+            overrides[field.name] = override(rename=wire)
     structure_fields = make_dict_structure_fn(cls, converter, **overrides)
 
-    def structure(value: Any, _: Any = None) -> T:
+    def structure(value: Any, _: Any = None) -> Any:
         # A dict, as JSON gives, passes without the slower ABC check.
         if type(value) is not dict and not isinstance(value, Mapping):
             raise _fail(value, f"an object for {cls.__name__}")
-        instance = structure_fields(value, cls)
+        source = value
+        if nested:
+            source = {**value, **{key: _dig(value, path) for key, path in nested}}
+        instance = structure_fields(source, cls)
         # attrs' own recipe for setting a field of a frozen instance after __init__:
         # this keeps the raw record without copying it into the kwargs.
         object.__setattr__(instance, "raw", value)
         return instance
 
-    converter.register_structure_hook(cls, structure)
     return structure
 
 
-def _is(expected: Any) -> Callable[[Any], bool]:
-    def predicate(type_: Any) -> bool:
-        return bool(type_ == expected)
+def _optional_model_hook(
+    converter: cattrs.Converter, cls: type[T]
+) -> Callable[[Any, Any], T | None]:
+    hook = _hook(converter, cls)
 
-    return predicate
+    def structure(value: Any, _: Any = None) -> T | None:
+        return None if value is None or value == "" else hook(value, cls)
+
+    return structure
+
+
+def _result_list_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any, Any], Any]:
+    """The rule for a :class:`ResultList` subclass: its items' list rule, then the class."""
+    item_type = typing.get_args(cls.__orig_bases__[0])[0]
+    items = _hook(converter, list[item_type])  # type: ignore[valid-type]  # runtime alias
+
+    def structure(value: Any, _: Any = None) -> Any:
+        result = cls(items(value, None))
+        result.raw = value
+        return result
+
+    return structure
+
+
+def _to_optional_mapping(value: Any, _: Any = None) -> Mapping[str, Any] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Mapping):
+        return value
+    raise _fail(value, "an object")
+
+
+def _to_int(value: Any, _: Any = None) -> int:
+    number = _to_optional_int(value)
+    if number is None:
+        raise _fail(value, "an integer")
+    return number
+
+
+def _hook(converter: cattrs.Converter, type_: Any) -> Callable[[Any, Any], Any]:
+    getter = getattr(converter, "get_structure_hook", None)
+    if getter is not None:
+        return getter(type_)  # type: ignore[no-any-return,unused-ignore]
+    # cattrs 23.2 has no public lookup yet.
+    return converter._structure_func.dispatch(type_)  # type: ignore[misc,call-arg,unused-ignore]
+
+
+def _optional_of(type_: Any) -> Any:
+    """X for ``X | None`` (one type besides None), else ``None``."""
+    args = typing.get_args(type_)
+    if typing.get_origin(type_) not in (typing.Union, types.UnionType) or type(None) not in args:
+        return None
+    rest = [arg for arg in args if arg is not type(None)]
+    return rest[0] if len(rest) == 1 else None
+
+
+def _enum_union(type_: Any) -> tuple[type[enum.Enum], type] | None:
+    """(E, int or str) for ``E | int | None`` and ``E | str | None``, else ``None``."""
+    if typing.get_origin(type_) not in (typing.Union, types.UnionType):
+        return None
+    args = [arg for arg in typing.get_args(type_) if arg is not type(None)]
+    enums = [arg for arg in args if isinstance(arg, type) and issubclass(arg, enum.Enum)]
+    plain = [arg for arg in args if arg in (int, str)]
+    if len(enums) == 1 and len(plain) == 1 and len(args) == 2:
+        return enums[0], plain[0]
+    return None
+
+
+def _is_model(type_: Any) -> bool:
+    return isinstance(type_, type) and attrs.has(type_)
+
+
+def _list_item(type_: Any) -> Any:
+    if typing.get_origin(type_) is list:
+        (item,) = typing.get_args(type_)
+        return item
+    return None
+
+
+def _to_optional_float(value: Any, _: Any = None) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        # Rates come as "66.67%" (外呼号码接通率报表): the number is the percentage.
+        text = value.strip().removesuffix("%").strip()
+        if _DECIMAL.fullmatch(text):
+            return float(text)
+    raise _fail(value, "a number")
+
+
+# The leaves a model field may be, as X | None: each with the hook that reads it.
+_OPTIONAL_LEAVES: dict[Any, Callable[[Any, Any], Any]] = {
+    str: _to_optional_str,
+    int: _to_optional_int,
+    float: _to_optional_float,
+    bool: _to_optional_bool,
+    datetime: _to_optional_datetime,
+}
+
+
+def _no_rule(type_: Any) -> Callable[[Any, Any], Any]:
+    raise MissingRuleError(
+        f"moor7's converter has no rule for {type_!r}: add one to make_converter()"
+    )
 
 
 def make_converter() -> cattrs.Converter:
     """Build the converter that turns the gateway's ``data`` into models.
+
+    Hooks are chosen by rule, so a new model needs no registration: attrs models (wire
+    names from the families' ``WIRE_NAMES``), :class:`~moor7.ResultList` subclasses,
+    lists, optional leaves (``str``, ``int``, ``float``, ``bool``, ``datetime``,
+    mappings), and enums that keep unlisted values (``E | int | None``). A type no rule
+    covers raises :class:`MissingRuleError` when first met, instead of cattrs guessing.
 
     Unknown fields are ignored (and kept in each model's ``raw``); a field of the wrong
     type raises a cattrs validation error, which the client turns into
@@ -278,36 +396,57 @@ def make_converter() -> cattrs.Converter:
     # exception handling is free until something raises; a non-detailed converter was
     # no faster on a 5,000-number pool) and names every failure with its path.
     converter = cattrs.Converter(detailed_validation=True)
-    for model in (NumberGroup, PhoneNumber, SipNumber, NumberPool):
-        attrs.resolve_types(model)
 
-    # Not a predicate hook like the others: cattrs dispatches plain classes first.
+    # Registered first, so every rule below wins over it (cattrs tries the most recent
+    # first), and over cattrs' own permissive defaults (which would call str() on
+    # anything, or pass Any through).
+    converter.register_structure_hook_factory(lambda _: True, _no_rule)
+
+    # Plain classes: cattrs dispatches these before any predicate.
     converter.register_structure_hook(str, _to_str)
-    hooks: dict[Any, Callable[[Any, Any], Any]] = {
-        str | None: _to_optional_str,
-        int | None: _to_optional_int,
-        bool | None: _to_optional_bool,
-        datetime | None: _to_optional_datetime,
-        list[str]: _to_str_list,
-        CallAbility | int | None: _enum_or_int(CallAbility),
-        SipStatus | int | None: _enum_or_int(SipStatus),
-        RegisterStatus | int | None: _enum_or_int(RegisterStatus),
-        NumberStatus | str | None: _enum_or_str(NumberStatus),
-        ResourceType | str | None: _enum_or_str(ResourceType),
-    }
-    for type_, hook in hooks.items():
-        # Exact matches: these are unions and generics, which a class hook cannot key.
-        converter.register_structure_hook_func(_is(type_), hook)
+    converter.register_structure_hook(int, _to_int)
 
-    # Leaves first, each with its list hook: a model's generated function looks up its
-    # fields' hooks when it is built (PhoneNumber's groups need list[NumberGroup]'s).
-    for model in (NumberGroup, PhoneNumber, SipNumber):
-        item_hook = _register_model(converter, model)
-        converter.register_structure_hook_func(
-            _is(list[model]),  # type: ignore[valid-type]  # a runtime generic alias
-            _list_of(model, item_hook),
-        )
-    _register_model(converter, NumberPool)
+    def optional_leaf(type_: Any) -> bool:
+        return _optional_of(type_) in _OPTIONAL_LEAVES
+
+    converter.register_structure_hook_factory(
+        optional_leaf, lambda type_: _OPTIONAL_LEAVES[_optional_of(type_)]
+    )
+    converter.register_structure_hook_factory(
+        lambda type_: (
+            _optional_of(type_) is not None
+            and typing.get_origin(_optional_of(type_)) in (Mapping, collections.abc.Mapping)
+        ),
+        lambda _: _to_optional_mapping,
+    )
+
+    def enum_hook(type_: Any) -> Callable[[Any, Any], Any]:
+        found = _enum_union(type_)
+        assert found is not None
+        enum_cls, plain = found
+        return _enum_or_int(enum_cls) if plain is int else _enum_or_str(enum_cls)
+
+    converter.register_structure_hook_factory(lambda t: _enum_union(t) is not None, enum_hook)
+
+    def list_hook(type_: Any) -> Callable[[Any, Any], Any]:
+        item = _list_item(type_)
+        if item is str:
+            return _to_str_list
+        # The item's own hook, called directly: no dispatch on the type per item.
+        return _list_of(item, _hook(converter, item))
+
+    converter.register_structure_hook_factory(
+        lambda t: _list_item(t) is str or _is_model(_list_item(t)), list_hook
+    )
+    converter.register_structure_hook_factory(_is_model, lambda cls: _model_hook(converter, cls))
+    converter.register_structure_hook_factory(
+        lambda t: _is_model(_optional_of(t)),
+        lambda t: _optional_model_hook(converter, _optional_of(t)),
+    )
+    converter.register_structure_hook_factory(
+        lambda t: isinstance(t, type) and issubclass(t, ResultList) and t is not ResultList,
+        lambda cls: _result_list_hook(converter, cls),
+    )
     return converter
 
 

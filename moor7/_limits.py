@@ -28,7 +28,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Container, Iterator
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from typing import Protocol, runtime_checkable
@@ -54,6 +54,15 @@ class Limiter(Protocol):
 
     When the gateway answers over-quota anyway, the client awaits
     ``pause(account, retry_after)`` so that the account's next calls wait.
+
+    One limiter may serve several event loops of a process at once: the sync
+    :class:`~moor7.Client` runs its calls on a background loop. A limiter whose waiters
+    queue across loops may also offer ``loop_blocked(loop)``, a context manager (see
+    :meth:`LocalLimiter.loop_blocked`): the sync ``Client`` enters it while a blocking
+    call made from inside a running event loop (a Jupyter cell, an async framework
+    calling a blocking helper) keeps *loop* from running. Until it exits, that loop's
+    waiters cannot take a slot and its calls in flight cannot finish, so the limiter must
+    not let them hold up the blocking call (a deadlock otherwise).
     """
 
     def acquire(self, account: str) -> AbstractAsyncContextManager[None]:
@@ -104,32 +113,11 @@ class _Waiter:
         return True
 
 
-# Event loops whose thread is blocked in a sync ``moor7.Client`` call (a Jupyter cell, an
-# async framework calling a blocking helper). Their waiters cannot run until that call
-# returns, so they must not keep the head of a queue; and calls they have in flight
-# cannot finish until then either.
-_blocked_loops: dict[asyncio.AbstractEventLoop, int] = {}
-_blocked_lock = threading.Lock()
-#: Set in the task that serves a blocking call made from a running event loop.
-serving_blocked_loop: ContextVar[bool] = ContextVar("moor7_serving_blocked_loop", default=False)
-
-
-@contextlib.contextmanager
-def loop_blocked(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
-    """Mark *loop* as blocked by a sync call for the duration (used by ``moor7.Client``)."""
-    with _blocked_lock:
-        _blocked_loops[loop] = _blocked_loops.get(loop, 0) + 1
-    try:
-        yield
-    finally:
-        with _blocked_lock:
-            if _blocked_loops[loop] == 1:
-                del _blocked_loops[loop]
-            else:
-                _blocked_loops[loop] -= 1
-        # Its waiters may take their turn again.
-        for limiter in list(_ALL_LOCAL_LIMITERS):
-            limiter._wake_all_heads()
+# The event loop a blocking moor7.Client call keeps from running, in the task that
+# serves that call (set by LocalLimiter.loop_blocked(), copied into the task's context).
+_serving_blocked: ContextVar[asyncio.AbstractEventLoop | None] = ContextVar(
+    "moor7_serving_blocked_loop", default=None
+)
 
 
 def next_pause(
@@ -175,8 +163,8 @@ class _Window:
     def in_flight_count(self) -> int:
         return sum(self.in_flight.values())
 
-    def stuck_in_flight(self) -> int:
-        return sum(n for loop, n in self.in_flight.items() if loop in _blocked_loops)
+    def stuck_in_flight(self, blocked: Container[asyncio.AbstractEventLoop]) -> int:
+        return sum(n for loop, n in self.in_flight.items() if loop in blocked)
 
     @property
     def idle(self) -> bool:
@@ -187,18 +175,18 @@ class _Window:
             and self.paused_until < time.monotonic()
         )
 
-    def head(self) -> _Waiter | None:
-        """The first waiter that can run: on a live loop that is not blocked."""
+    def head(self, blocked: Container[asyncio.AbstractEventLoop]) -> _Waiter | None:
+        """The first waiter that can run: on a live loop that is not *blocked*."""
         while self.waiters and self.waiters[0].loop.is_closed():
             # Its loop was closed without cancelling it: it will never take its turn.
             self.waiters.popleft()
         for waiter in self.waiters:
-            if waiter.loop not in _blocked_loops and not waiter.loop.is_closed():
+            if waiter.loop not in blocked and not waiter.loop.is_closed():
                 return waiter
         return None
 
-    def wake_head(self) -> None:
-        while (head := self.head()) is not None and not head.wake():
+    def wake_head(self, blocked: Container[asyncio.AbstractEventLoop]) -> None:
+        while (head := self.head(blocked)) is not None and not head.wake():
             self.waiters.remove(head)
 
 
@@ -243,6 +231,8 @@ class LocalLimiter:
         self._windows: dict[str, _Window] = {}
         self._pauses: dict[str, deque[float]] = {}
         self._grants_since_sweep = 0
+        # Event loops kept from running by a blocking moor7.Client call (loop_blocked()).
+        self._blocked: dict[asyncio.AbstractEventLoop, int] = {}
         _ALL_LOCAL_LIMITERS.add(self)
 
     def __repr__(self) -> str:
@@ -256,6 +246,33 @@ class LocalLimiter:
                 return 0
             window.prune(self._clock() - self.period)
             return len(window.finished) + window.in_flight_count
+
+    @contextlib.contextmanager
+    def loop_blocked(self, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+        """Treat *loop* as unable to run while inside (the optional :class:`Limiter` hook).
+
+        The sync :class:`~moor7.Client` enters this around a blocking call made from
+        inside the running event loop *loop*. Meanwhile that loop's waiters do not keep
+        the head of a queue, and a blocking call whose account has every slot held by
+        that loop's calls in flight raises :class:`~moor7.UsageError` instead of waiting
+        for ever (those calls cannot finish until it returns).
+        """
+        with self._lock:
+            self._blocked[loop] = self._blocked.get(loop, 0) + 1
+        # Copied into the context of the task that serves the blocking call.
+        token = _serving_blocked.set(loop)
+        try:
+            yield
+        finally:
+            _serving_blocked.reset(token)
+            with self._lock:
+                if self._blocked[loop] == 1:
+                    del self._blocked[loop]
+                else:
+                    self._blocked[loop] -= 1
+                # Its waiters may take their turn again.
+                for window in self._windows.values():
+                    window.wake_head(self._blocked)
 
     @contextlib.asynccontextmanager
     async def acquire(self, account: str) -> AsyncIterator[None]:
@@ -295,7 +312,7 @@ class LocalLimiter:
                 window = self._window(account)
                 now = self._clock()
                 window.prune(now - self.period)
-                head = window.head()
+                head = window.head(self._blocked)
                 at_head = head is waiter if waiter else head is None
                 used = len(window.finished) + window.in_flight_count
                 if at_head and used < self.max_calls and now >= window.paused_until:
@@ -303,9 +320,10 @@ class LocalLimiter:
                     if waiter is not None:
                         window.waiters.remove(waiter)
                         # The next in line may be able to go too, or must learn its wait.
-                        window.wake_head()
+                        window.wake_head(self._blocked)
                     return now - start
-                if window.stuck_in_flight() >= self.max_calls and serving_blocked_loop.get():
+                serving = _serving_blocked.get()
+                if serving is not None and window.stuck_in_flight(self._blocked) >= self.max_calls:
                     if waiter is not None:
                         window.waiters.remove(waiter)
                     msg = (
@@ -346,7 +364,7 @@ class LocalLimiter:
                 return
             with contextlib.suppress(ValueError):
                 window.waiters.remove(waiter)
-            window.wake_head()
+            window.wake_head(self._blocked)
 
     def _release(self, account: str, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
@@ -359,15 +377,10 @@ class LocalLimiter:
             else:
                 window.in_flight[loop] = count - 1
             window.finished.append(self._clock())
-            window.wake_head()
+            window.wake_head(self._blocked)
             self._grants_since_sweep += 1
             if self._grants_since_sweep >= 1024:
                 self._sweep_locked()
-
-    def _wake_all_heads(self) -> None:
-        with self._lock:
-            for window in self._windows.values():
-                window.wake_head()
 
     def _sweep_locked(self) -> None:
         # Forget accounts with nothing in their window, so a service that cycles through
@@ -388,6 +401,7 @@ class LocalLimiter:
         # its waiters belong to event loops that do not run here. Keep the grants: the
         # parent's calls still count against the account's quota for a while.
         self._lock = threading.Lock()
+        self._blocked.clear()
         now = self._clock()
         for window in self._windows.values():
             window.waiters.clear()
@@ -396,9 +410,7 @@ class LocalLimiter:
 
 
 def _reset_after_fork() -> None:
-    global _blocked_lock, _default_lock
-    _blocked_lock = threading.Lock()
-    _blocked_loops.clear()
+    global _default_lock
     _default_lock = threading.Lock()
     for limiter in list(_ALL_LOCAL_LIMITERS):
         limiter._after_fork_in_child()

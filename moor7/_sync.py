@@ -26,14 +26,14 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
 
-from ._client import _UNSET, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, _Unset
-from ._limits import Limiter, loop_blocked, serving_blocked_loop
-from ._models import NumberGroups, NumberPool
+from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient
+from ._limits import Limiter
 from ._signing import Signer
+from ._sync_methods import SyncEndpoints
 from .exceptions import ClientClosedError, UsageError
 
 __all__ = ["Client"]
@@ -78,7 +78,7 @@ class _LoopThread:
         with self._clients_lock:
             return list(self._clients)
 
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+    def run(self, coroutine: Coroutine[Any, Any, T], limiter: Limiter | None = None) -> T:
         if threading.current_thread() is self.thread:
             coroutine.close()
             msg = (
@@ -98,11 +98,12 @@ class _LoopThread:
         if caller_loop is None:
             return self._wait(asyncio.run_coroutine_threadsafe(coroutine, self.loop))
         # Called from inside a running event loop (Jupyter, an async framework calling a
-        # blocking helper): that loop is blocked until we return, so the limiter must not
-        # let its waiters keep the head of a queue meanwhile.
-        with loop_blocked(caller_loop):
-            served = _serve_blocked_loop(coroutine)
-            return self._wait(asyncio.run_coroutine_threadsafe(served, self.loop))
+        # blocking helper): that loop is blocked until we return. The limiter's optional
+        # hook (see moor7.Limiter) keeps its waiters and calls from holding us up.
+        hook = getattr(limiter, "loop_blocked", None)
+        blocked = contextlib.nullcontext() if hook is None else hook(caller_loop)
+        with blocked:
+            return self._wait(asyncio.run_coroutine_threadsafe(coroutine, self.loop))
 
     @staticmethod
     def _wait(future: concurrent.futures.Future[T]) -> T:
@@ -132,11 +133,6 @@ class _LoopThread:
         self.thread.join(timeout=_EXIT_CLOSE_TIMEOUT)
         if not self.thread.is_alive():
             self.loop.close()
-
-
-async def _serve_blocked_loop(coroutine: Coroutine[Any, Any, T]) -> T:
-    serving_blocked_loop.set(True)  # this task's context only
-    return await coroutine
 
 
 _loop_thread: _LoopThread | None = None
@@ -182,7 +178,7 @@ def _close_in_background(client: AsyncClient, loop_thread: _LoopThread) -> None:
             asyncio.run_coroutine_threadsafe(client.aclose(), loop_thread.loop)
 
 
-class Client:
+class Client(SyncEndpoints):
     """The blocking client of the 7moor V7 OpenAPI, for code that does not ``await``.
 
     Same arguments and methods as :class:`AsyncClient`, without ``await``. It is safe to
@@ -296,8 +292,7 @@ class Client:
             with contextlib.suppress(ClientClosedError):  # exit already closed it
                 _get_loop_thread().run(client.aclose())
 
-    def _run(self, call: Callable[[AsyncClient], Coroutine[Any, Any, T]]) -> T:
-        loop_thread = _get_loop_thread()
+    def _client_for_this_process(self, loop_thread: _LoopThread) -> AsyncClient:
         with self._lock:
             if self._closed:
                 msg = "this client is closed; create a new one"
@@ -313,38 +308,41 @@ class Client:
                 loop_thread.add_client(client)
                 self._finalizer = weakref.finalize(self, _close_in_background, client, loop_thread)
                 self._finalizer.atexit = False  # exit is handled by the loop thread
-        return loop_thread.run(call(client))
+        return client
 
-    def get_number_pool(
-        self,
-        *,
-        timeout: float | _Unset | None = _UNSET,
-        max_retries: int | None = None,
-    ) -> NumberPool:
-        """Get the account's number pool (获取号码池). See :meth:`AsyncClient.get_number_pool`."""
-        return self._run(lambda c: c.get_number_pool(timeout=timeout, max_retries=max_retries))
+    def _run(self, call: Callable[[AsyncClient], Coroutine[Any, Any, T]]) -> T:
+        loop_thread = _get_loop_thread()
+        client = self._client_for_this_process(loop_thread)
+        return loop_thread.run(call(client), client.limiter)
 
-    def list_display_number_groups(
-        self,
-        *,
-        timeout: float | _Unset | None = _UNSET,
-        max_retries: int | None = None,
-    ) -> NumberGroups:
-        """List the display-number groups (查询外显号组).
+    def _iterate(self, make: Callable[[AsyncClient], AsyncIterator[T]]) -> Iterator[T]:
+        loop_thread = _get_loop_thread()
+        client = self._client_for_this_process(loop_thread)
+        # Made here, in the caller's thread: the async method checks its arguments when
+        # called, so a bad one raises at the call site, before anything is sent.
+        iterator = make(client)
+        return _blocking_iterator(iterator, loop_thread, client.limiter)
 
-        See :meth:`AsyncClient.list_display_number_groups`.
-        """
-        return self._run(
-            lambda c: c.list_display_number_groups(timeout=timeout, max_retries=max_retries)
-        )
 
-    def request(
-        self,
-        path: str,
-        body: Mapping[str, Any] | None = None,
-        *,
-        timeout: float | _Unset | None = _UNSET,
-        max_retries: int | None = None,
-    ) -> Any:
-        """Call any V7 OpenAPI endpoint. See :meth:`AsyncClient.request`."""
-        return self._run(lambda c: c.request(path, body, timeout=timeout, max_retries=max_retries))
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+def _blocking_iterator(
+    iterator: AsyncIterator[T], loop_thread: _LoopThread, limiter: Limiter
+) -> Iterator[T]:
+    """Drive *iterator* on the background loop, one item per step of the caller's."""
+    try:
+        while True:
+            try:
+                item = loop_thread.run(_awaited(iterator.__anext__()), limiter)
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        # A loop that stops early (break, an exception) closes the iterator, and with it
+        # the pages not yet fetched; at interpreter exit the loop may be gone already.
+        close = getattr(iterator, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(ClientClosedError, UsageError):
+                loop_thread.run(_awaited(close()), limiter)

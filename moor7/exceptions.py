@@ -9,7 +9,8 @@ The hierarchy::
     │   └── WrongEventLoopError   ... from another event loop than its own
     ├── LimiterUnavailableError   the quota's store (Redis) cannot be reached; not sent
     ├── TransportError            no answer reached us
-    │   ├── NetworkError          could not connect, or the connection dropped
+    │   ├── NetworkError          the connection failed or dropped
+    │   │   └── ConnectError      ... before anything was sent
     │   └── RequestTimeout        no complete answer within the timeout
     ├── APIError                  the gateway answered with an error
     │   ├── AuthenticationError   bad appkey/signature, expired timestamp, replayed nonce
@@ -25,8 +26,10 @@ asks for. The underlying aiohttp/json/cattrs exception, if any, is kept as
 ``__cause__``. No exception's ``str()`` or ``repr()`` contains the secret key, a
 signature or a response body.
 
-Transport errors, server errors and rate-limit errors are retried by the client
-(see ``max_retries``); what reaches you has exhausted its retries.
+What is retried depends on the call's kind (:class:`~moor7.CallKind`): a query after
+transport errors, server errors and rate-limit errors; an action, which changes state at
+7moor, only when the gateway certainly did not act (:class:`ConnectError`, an over-quota
+or an authentication rejection). What reaches you has exhausted its retries.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = [
     "AuthenticationError",
     "ClientClosedError",
     "ConfigurationError",
+    "ConnectError",
     "InvalidResponseError",
     "LimiterUnavailableError",
     "Moor7Error",
@@ -136,7 +140,18 @@ class TransportError(_RequestError):
 
 
 class NetworkError(TransportError):
-    """Could not connect to the gateway, or the connection dropped mid-response."""
+    """The connection to the gateway failed, or dropped before the whole answer came.
+
+    The gateway may have received the request and acted on it.
+    """
+
+
+class ConnectError(NetworkError):
+    """No connection to the gateway could be made (refused, unreachable, DNS).
+
+    Nothing was sent, so the gateway certainly did not act: the one transport failure
+    after which an action (:class:`~moor7.CallKind`) is tried again.
+    """
 
 
 class RequestTimeout(TransportError):

@@ -43,6 +43,7 @@ from moor7._gateway.numbers import SAMPLE_GROUPS, SAMPLE_NUMBER_POOL, SAMPLE_SIP
 from moor7._gateway.reports import SAMPLE_ANSWER_RATES, SAMPLE_IM_SESSION_REPORT
 from moor7._redis_server import redis_server
 from moor7._samples import DEMO_APPKEY, DEMO_SECRET_KEY
+from moor7._transport import MockTransport
 
 # Sorted with plain sorted(), like moor7.__all__.
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "DEMO_SECRET_KEY",
     "FakeGateway",
     "Fault",
+    "MockTransport",
     "ReceivedCall",
     "SAMPLE_AGENTS",
     "SAMPLE_ANSWER_RATES",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import sys
 import pytest
 
 from moor7._cli import main
-from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway
+from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway, Fault
 
 
 class TestSandbox:
@@ -96,7 +97,7 @@ class TestRealGateway:
             port = sock.getsockname()[1]
         argv = ["--appkey", "a", "--secret-key", "s", "--base-url", f"http://127.0.0.1:{port}"]
         assert main([*argv, "--max-retries", "0", "numbers"]) == 1
-        assert "NetworkError" in capsys.readouterr().err
+        assert "ConnectError" in capsys.readouterr().err
 
     def test_verbose_logs_attempts_to_stderr(self, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["--sandbox", "-v", "groups"]) == 0
@@ -130,3 +131,55 @@ class TestEntryPoints:
         with pytest.raises(SystemExit) as excinfo:
             main(["dial"])
         assert excinfo.value.code == 2
+
+
+class TestFamilies:
+    @pytest.mark.parametrize(
+        ("command", "expected"),
+        [("agents", "张三"), ("sip", "凯哥测试"), ("queues", "默认技能组")],
+    )
+    def test_table_with_its_request_id(
+        self, capsys: pytest.CaptureFixture[str], command: str, expected: str
+    ) -> None:
+        assert main(["--sandbox", command]) == 0
+        out = capsys.readouterr().out
+        assert expected in out
+        assert re.search(r"^request id: [0-9a-f]{32}$", out, re.MULTILINE)
+
+    def test_agents_json_is_every_page_with_each_pages_request_id_on_stderr(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["--sandbox", "--json", "agents"]) == 0
+        captured = capsys.readouterr()
+        agents = json.loads(captured.out)
+        assert [agent["agent_number"] for agent in agents][:2] == ["2000", "2001"]
+        assert re.fullmatch(r"request id: [0-9a-f]{32}\n", captured.err)
+
+    def test_call_any_path_with_a_json_body(self, capsys: pytest.CaptureFixture[str]) -> None:
+        argv = ["--sandbox", "call", "/openapi/v1/call/query/agent", '{"agentNumber": "2000"}']
+        assert main(argv) == 0
+        captured = capsys.readouterr()
+        (agent,) = json.loads(captured.out)
+        assert agent["agentName"] == "张三"  # the data as the gateway sent it
+        assert captured.err.startswith("request id: ")
+
+    def test_call_an_unknown_path_is_sent_once_unless_kind_query(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with FakeGateway() as gateway:
+            gateway.set_response("/openapi/v1/call/elsewhere", {"ok": True})
+            gateway.fail_next(Fault.SERVER_ERROR, times=2)
+            argv = ["--appkey", DEMO_APPKEY, "--secret-key", DEMO_SECRET_KEY]
+            argv += ["--base-url", gateway.url, "call", "/openapi/v1/call/elsewhere"]
+            assert main(argv) == 1
+            assert len(gateway.calls) == 1
+            assert main([*argv, "--kind", "query"]) == 0
+            assert [call.status for call in gateway.calls] == [500, 500, 200]
+        assert "ServerError" in capsys.readouterr().err
+
+    @pytest.mark.parametrize("body", ["{not json", "[1, 2]"])
+    def test_call_with_a_body_that_is_not_a_json_object(
+        self, capsys: pytest.CaptureFixture[str], body: str
+    ) -> None:
+        assert main(["--sandbox", "call", "/openapi/v1/call/query/agent", body]) == 2
+        assert "BODY" in capsys.readouterr().err

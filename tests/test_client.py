@@ -153,9 +153,10 @@ class TestSigning:
 
 
 class TestRejections:
-    async def test_wrong_secret_is_an_authentication_error_not_retried(
+    async def test_wrong_secret_is_tried_once_more_then_an_authentication_error(
         self, gateway: FakeGateway
     ) -> None:
+        """Once more, newly signed: the first rejection may be a replayed nonce."""
         async with moor7.AsyncClient(
             DEMO_APPKEY, "not-the-secret", base_url=gateway.url, limiter=moor7.Unlimited()
         ) as c:
@@ -163,9 +164,11 @@ class TestRejections:
                 await c.get_number_pool()
         error = excinfo.value
         assert (error.status, error.code, error.path) == (401, "401", NUMBER_PATH)
-        assert error.request_id == gateway.calls[0].request_id
+        assert error.request_id == gateway.calls[-1].request_id
         assert "m7-sign" in error.message
-        assert len(gateway.calls) == 1
+        assert [call.status for call in gateway.calls] == [401, 401]
+        first, second = (call.headers for call in gateway.calls)
+        assert first["m7-nonce"] != second["m7-nonce"]
 
     async def test_unknown_appkey(self, gateway: FakeGateway) -> None:
         async with moor7.AsyncClient(
@@ -174,13 +177,24 @@ class TestRejections:
             with pytest.raises(moor7.AuthenticationError, match="appkey"):
                 await c.get_number_pool()
 
-    async def test_injected_auth_rejection_is_not_retried(
+    async def test_one_auth_rejection_is_tried_once_more_a_second_is_raised(
         self, client: moor7.AsyncClient, gateway: FakeGateway
     ) -> None:
+        """A nonce collision with another process is not the caller's fault."""
         gateway.fail_next(Fault.AUTH_REJECT)
+        await client.get_number_pool()
+        gateway.fail_next(Fault.AUTH_REJECT, times=2)
         with pytest.raises(moor7.AuthenticationError):
             await client.get_number_pool()
-        assert len(gateway.calls) == 1
+        assert [call.status for call in gateway.calls] == [401, 200, 401, 401]
+
+    async def test_a_replayed_nonce_is_retried_for_an_action_too(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.set_response("/openapi/v1/call/online", "座席上线成功")
+        gateway.fail_next(Fault.AUTH_REJECT)
+        await client.agent_online("2000", login_type=moor7.LoginType.PSTN)
+        assert [call.status for call in gateway.calls] == [401, 200]
 
     async def test_over_quota_is_retried_after_retry_after(
         self, client: moor7.AsyncClient, gateway: FakeGateway
@@ -249,7 +263,7 @@ class TestRejections:
         undocumented: tuple[int, dict[str, Any]],
     ) -> None:
         status, body = undocumented
-        gateway.respond_next(status, body)
+        gateway.respond_next(status, body, times=2)  # an auth rejection is tried once more
         with pytest.raises(moor7.APIError) as excinfo:
             await client.get_number_pool(max_retries=0)
         expected = moor7.RateLimitError if "频繁" in body["message"] else moor7.AuthenticationError
@@ -335,7 +349,7 @@ class TestTransport:
             backoff_initial=0,
             backoff_max=0,
         ) as c:
-            with pytest.raises(moor7.NetworkError, match="connection to the gateway failed"):
+            with pytest.raises(moor7.ConnectError, match="could not connect to the gateway"):
                 await c.get_number_pool(max_retries=1)
 
 
@@ -552,7 +566,7 @@ class TestSecretsInErrors:
         errors: list[BaseException] = []
         async with make_client(gateway, max_retries=0) as c:
             for fault in faults:
-                gateway.fail_next(fault)
+                gateway.fail_next(fault, times=2)  # an auth rejection is tried once more
                 with pytest.raises(moor7.Moor7Error) as excinfo:
                     await c.get_number_pool()
                 errors.append(excinfo.value)
@@ -731,20 +745,20 @@ class TestClockSkew:
         assert error.clock_skew is not None
         assert 998 <= error.clock_skew <= 1002
         assert re.search(r"clock is (999|1000|1001)s behind the gateway's", str(error))
-        assert len(gateway.calls) == 1
+        assert len(gateway.calls) == 2  # once more, in case it was a replayed nonce
 
     async def test_a_small_skew_is_not_the_reason_and_is_left_alone(
         self, gateway: FakeGateway
     ) -> None:
         signer = self.skewed_signer(5)
-        gateway.fail_next(Fault.AUTH_REJECT)
+        gateway.fail_next(Fault.AUTH_REJECT, times=2)
         async with make_client(gateway, secret_key=None, signer=signer) as c:
             with pytest.raises(moor7.AuthenticationError) as excinfo:
                 await c.get_number_pool()
         assert excinfo.value.clock_skew is not None
         assert abs(excinfo.value.clock_skew) < 10
         assert signer.clock_offset == 0
-        assert len(gateway.calls) == 1
+        assert len(gateway.calls) == 2
 
     async def test_a_wrong_secret_is_not_retried_even_with_a_skew(
         self, gateway: FakeGateway
@@ -769,11 +783,13 @@ class TestSignerAccount:
 class TestDocsReviewRegressions:
     async def test_a_shared_session_that_raises_for_status(self, gateway: FakeGateway) -> None:
         async with aiohttp.ClientSession(raise_for_status=True) as session:
-            gateway.fail_next(Fault.AUTH_REJECT)
+            gateway.fail_next(Fault.AUTH_REJECT, times=2)
             async with make_client(gateway, session=session) as c:
                 with pytest.raises(moor7.AuthenticationError):
-                    await c.get_number_pool()
-        assert len(gateway.calls) == 1  # not mistaken for a network error and retried
+                    await c.get_number_pool(max_retries=3)
+        # Not mistaken for a network error and retried: only the one attempt more that
+        # every authentication rejection gets.
+        assert len(gateway.calls) == 2
 
     async def test_shape_errors_carry_the_path(
         self, client: moor7.AsyncClient, gateway: FakeGateway

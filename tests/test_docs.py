@@ -44,16 +44,6 @@ _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _NOT_RUN = re.compile(r"^\s*<!--\s*not-run:(?P<reason>.*?)-->\s*$")
 _PYTHON = {"python", "py", "python3"}
 
-# What the fake gateway answers for the endpoints the docs call through request(). The
-# shapes are the fake's, for the examples to have something to print; moor7 passes
-# request()'s data through as it came, whatever its shape.
-EXTRA_RESPONSES = {
-    "/openapi/v1/call/query/agent": [
-        {"_id": "5fbf752eb7d53e5edee01aeb", "displayName": "客服小王", "exten": "8001"},
-    ],
-    "/openapi/v1/call/dialout/task/create": {"taskId": "6011f1a0c5d23f6117477801"},
-    "/openapi/v1/call/sip/list": [{"number": "2000", "status": 1}],
-}
 # Failures that point at an example leaving something open, which a script's exit
 # status would not show (they are printed from __del__ or at loop shutdown).
 LEAK_MARKERS = ("Exception ignored", "Unclosed", "Task was destroyed", "Traceback")
@@ -159,10 +149,9 @@ NOT_RUN = [b for b in BLOCKS if b.not_run is not None]
 
 @pytest.fixture
 def docs_gateway() -> Iterator[FakeGateway]:
-    """The gateway the examples reach through MOOR7_BASE_URL: the demo account and data."""
+    """The gateway the examples reach through MOOR7_BASE_URL: the demo account and the
+    docs' example data, as the sandbox serves them: no answer is injected."""
     with FakeGateway() as gw:
-        for path, data in EXTRA_RESPONSES.items():
-            gw.set_response(path, data)
         yield gw
 
 

@@ -76,7 +76,7 @@ class TestEverythingAUserSees:
             assert main(["--sandbox", "-v", "numbers"]) == 0
             assert main(["--sandbox", "--json", "numbers"]) == 0
             argv = ["--appkey", DEMO_APPKEY, "--secret-key", DEMO_SECRET_KEY]
-            gateway.fail_next(Fault.AUTH_REJECT)
+            gateway.fail_next(Fault.AUTH_REJECT, times=2)  # tried once more, then raised
             assert main([*argv, "--base-url", gateway.url, "-v", "numbers"]) == 1
             signatures = [call.headers["m7-sign"] for call in gateway.calls]
         captured = capsys.readouterr()

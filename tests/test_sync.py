@@ -14,6 +14,7 @@ import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -47,11 +48,28 @@ class TestParity:
                 other = sync[name].parameters[parameter.name]
                 assert (parameter.kind, parameter.default) == (other.kind, other.default)
 
+    def test_the_generated_methods_are_up_to_date(self) -> None:
+        """moor7/_sync_methods.py is written from AsyncClient by scripts/generate_sync.py."""
+        script = Path(__file__).resolve().parents[1] / "scripts" / "generate_sync.py"
+        result = subprocess.run(  # noqa: S603 - our own interpreter and script
+            [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def test_iterators_become_plain_iterators_and_docs_drop_await(self) -> None:
+        assert "Iterator[Agent]" in str(inspect.signature(moor7.Client.list_agents))
+        assert "AsyncIterator" not in str(inspect.signature(moor7.Client.list_agents))
+        doc = moor7.Client.list_agent_pages.__doc__ or ""
+        assert "for page in client.list_agent_pages" in doc
+        assert "await" not in (moor7.Client.listen.__doc__ or "")
+
     def test_same_constructor_but_session(self) -> None:
         async_parameters = dict(inspect.signature(moor7.AsyncClient).parameters)
         sync_parameters = dict(inspect.signature(moor7.Client).parameters)
-        # An aiohttp session belongs to one event loop; the Client's loop is private.
+        # An aiohttp session (and the transport holding it) belongs to one event loop;
+        # the Client's loop is private.
         del async_parameters["session"]
+        del async_parameters["transport"]
         assert list(async_parameters) == list(sync_parameters)
         for name, parameter in async_parameters.items():
             assert parameter.default == sync_parameters[name].default, name

@@ -88,3 +88,52 @@ async def testing_usage() -> None:
         print(calls[0].status, gateway.max_calls_in_window(DEMO_APPKEY))
     with FakeGateway() as threaded:
         print(threaded.url)
+
+
+async def families_async(client: moor7.AsyncClient) -> None:
+    regs: moor7.SipRegistrations = await client.list_sip_numbers(
+        number="2000", register_statuses=[moor7.RegisterStatus.REGISTERED, 0]
+    )
+    agent_of_sip: moor7.SipAgent | None = regs[0].agent
+    status: moor7.RegisterStatus | int | None = regs[0].register_status
+    async for agent in client.list_agents(agent_number="2000", page_size=50):
+        number: str = agent.agent_number
+        queues: list[moor7.AgentQueue] = agent.queues
+        print(number, queues)
+    async for page in client.list_agent_pages():
+        page_number: int = page.page
+        page_id: str | None = page.request_id
+        first: moor7.Agent = page[0]
+        print(page_number, page_id, first)
+    all_queues: moor7.Queues = await client.list_queues()
+    members: list[moor7.QueueMember] = all_queues[0].members
+    online: moor7.ActionResult = await client.agent_online(
+        "2000", login_type=moor7.LoginType.SIP, status="1"
+    )
+    listening: moor7.ListenResult = await client.listen(agent_number="1", listen_agent="2")
+    media: str | None = listening.media_server
+    await client.create_dialout_task(name="回访", creator="2001", agent_numbers=["2000"])
+    await client.update_dialout_task("task", name="回访2", description=None)
+    rates: moor7.AnswerRates = await client.get_display_number_answer_report(
+        numbers=["9813"], start=datetime(2020, 9, 25), end=datetime(2020, 12, 25)
+    )
+    percentage: float | None = rates[0].percentage
+    report: moor7.ImSessionReport = await client.get_im_session_report(
+        start=datetime(2021, 8, 1),
+        end=datetime(2021, 8, 31),
+        dimension=moor7.ReportDimension.DAY,
+        access_ids=["XhRRVj3VLLVYsoNA"],
+    )
+    columns: list[moor7.ReportColumn] = report.columns
+    data: Any = await client.request("/openapi/v1/x", {}, kind=moor7.CallKind.QUERY)
+    await client.list_queues(timeout=moor7.USE_CLIENT_DEFAULT)
+    print(agent_of_sip, status, members, online, media, percentage, columns, data)
+
+
+def families_sync(client: moor7.Client) -> None:
+    agents: list[moor7.Agent] = list(client.list_agents())
+    pages: list[moor7.AgentPage] = list(client.list_agent_pages(page_size=10))
+    result: moor7.ActionResult = client.agent_online("2000", login_type="PSTN")
+    listening: moor7.ListenResult = client.listen(agent_number="1", listen_agent="2")
+    data: Any = client.request("/openapi/v1/x", kind="action")
+    print(agents, pages, result, listening, data)

@@ -1,4 +1,4 @@
-"""The typed results: plain frozen attrs classes with the user's names.
+"""号码池管理 and SIP号管理: the number pool, display-number groups, SIP registrations.
 
 These classes know nothing of the wire format (``_id``, ``callAbility``, ``isNAT``): the
 converter in ``_convert.py`` maps the gateway's JSON onto them. Every model keeps the
@@ -11,14 +11,16 @@ is kept as it came (an ``int`` or ``str``) instead of failing the whole call.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
 
+from ._base import ResultList, raw_field, request_id_field
+
 __all__ = [
-    "CHINA_STANDARD_TIME",
+    "WIRE_NAMES",
     "CallAbility",
     "NumberGroup",
     "NumberGroups",
@@ -27,13 +29,12 @@ __all__ = [
     "PhoneNumber",
     "RegisterStatus",
     "ResourceType",
+    "SipAgent",
     "SipNumber",
+    "SipRegistration",
+    "SipRegistrations",
     "SipStatus",
 ]
-
-#: The gateway's times ("2020-12-08 16:48:26") are Beijing time. China has kept UTC+08:00
-#: without daylight saving since 1991, so a fixed offset is exact and needs no tz database.
-CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 
 
 class CallAbility(enum.IntEnum):
@@ -83,12 +84,6 @@ class RegisterStatus(enum.IntEnum):
     REGISTERED = 1
 
 
-def _raw_field() -> Any:
-    # The wire record: excluded from repr (a SIP record holds its password) and from
-    # equality (two records that map to the same model are the same number).
-    return attrs.field(factory=dict, repr=False, eq=False, kw_only=True)
-
-
 @attrs.frozen
 class NumberGroup:
     """A display-number group (外显号组). Name its ``id`` in an outbound call to use the
@@ -102,7 +97,7 @@ class NumberGroup:
 
     id: str
     name: str | None = None
-    raw: Mapping[str, Any] = _raw_field()
+    raw: Mapping[str, Any] = raw_field()
 
 
 @attrs.frozen
@@ -144,7 +139,7 @@ class PhoneNumber:
     ivr_id: str | None = None
     name: str | None = None
     groups: list[NumberGroup] = attrs.field(factory=list)
-    raw: Mapping[str, Any] = _raw_field()
+    raw: Mapping[str, Any] = raw_field()
 
 
 @attrs.frozen
@@ -196,21 +191,12 @@ class SipNumber:
     update_time: datetime | None = None
     create_user: str | None = None
     update_user: str | None = None
-    raw: Mapping[str, Any] = _raw_field()
+    raw: Mapping[str, Any] = raw_field()
 
 
-class NumberGroups(list[NumberGroup]):
-    """The display-number groups: a plain ``list`` of :class:`NumberGroup`, plus the
-    request id of the call that returned it.
-
-    Attributes:
-        request_id: The gateway's ``requestInfo.requestId`` for that call: quote it to
-            7moor support.
-    """
-
-    def __init__(self, groups: Iterable[NumberGroup] = (), request_id: str | None = None) -> None:
-        super().__init__(groups)
-        self.request_id = request_id
+class NumberGroups(ResultList[NumberGroup]):
+    """The display-number groups: a ``list`` of :class:`NumberGroup`, with the call's
+    ``request_id`` and ``raw`` (see :class:`~moor7.ResultList`)."""
 
 
 @attrs.frozen
@@ -229,5 +215,80 @@ class NumberPool:
     display_numbers: list[PhoneNumber] = attrs.field(factory=list)
     service_numbers: list[PhoneNumber] = attrs.field(factory=list)
     sip_numbers: list[SipNumber] = attrs.field(factory=list)
-    request_id: str | None = attrs.field(default=None, eq=False)
-    raw: Mapping[str, Any] = _raw_field()
+    request_id: str | None = request_id_field()
+    raw: Mapping[str, Any] = raw_field()
+
+
+@attrs.frozen
+class SipAgent:
+    """The agent (座席) a SIP number is assigned to, as the SIP list names it.
+
+    Attributes:
+        agent_id: The agent's record id (``agentId``).
+        name: The agent's name (``agentName``).
+        agent_number: The agent's job number (工号, ``agentNumber``).
+        raw: The record as the gateway sent it.
+    """
+
+    agent_id: str | None = None
+    name: str | None = None
+    agent_number: str | None = None
+    raw: Mapping[str, Any] = raw_field()
+
+
+@attrs.frozen
+class SipRegistration:
+    """A SIP number and where its device registered (获取SIP号列表).
+
+    The SIP number and the agent's job number are separate identifiers: the docs'
+    example shows SIP number ``"2000"`` assigned to agent ``"8734"``.
+
+    Attributes:
+        number: The SIP number.
+        sip_id: The SIP number's record id (``sipId``).
+        register_status: Whether a device is registered; an ``int`` for an unlisted
+            value.
+        register_device: The registered device, e.g. ``"Telephone"``.
+        register_time: When it last registered (China Standard Time).
+        client_url: The client's registration address (``ip:port``).
+        server_url: The SIP server's registration address.
+        account_id: The account id that owns it.
+        agent: The agent it is assigned to, if any.
+        raw: The record as the gateway sent it.
+    """
+
+    number: str
+    sip_id: str | None = None
+    register_status: RegisterStatus | int | None = None
+    register_device: str | None = None
+    register_time: datetime | None = None
+    client_url: str | None = None
+    server_url: str | None = None
+    account_id: str | None = None
+    agent: SipAgent | None = None
+    raw: Mapping[str, Any] = raw_field()
+
+
+class SipRegistrations(ResultList[SipRegistration]):
+    """The SIP numbers of :meth:`~moor7.AsyncClient.list_sip_numbers`: a ``list`` of
+    :class:`SipRegistration`, with the call's ``request_id`` and ``raw``."""
+
+
+# Wire names that are not the plain camelCase of the field (``id`` is always ``_id``).
+WIRE_NAMES: dict[type, dict[str, str]] = {
+    PhoneNumber: {"groups": "group"},
+    SipNumber: {
+        # sic: the gateway spells it "Replay"; the model uses the word users mean.
+        "busy_reply_code": "busyReplayCode",
+        "is_deleted": "isDel",
+        "is_nat": "isNAT",
+        "is_webrtc": "isWebRtc",
+        "coding_formats": "codingFormat",
+    },
+    NumberPool: {
+        "display_numbers": "displayNumberList",
+        "service_numbers": "serviceNumberList",
+        "sip_numbers": "sipNumberList",
+    },
+    SipAgent: {"name": "agentName"},
+}

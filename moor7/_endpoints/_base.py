@@ -1,0 +1,189 @@
+"""What an endpoint is: a declaration the pipeline can send, and nothing more.
+
+Every endpoint of the V7 OpenAPI is one :class:`Endpoint`: its path, its kind (a
+query reads, an action changes state at 7moor) and the type its ``data`` decodes into.
+A family module (``numbers.py``, ``agents.py``, ...) declares its endpoints and the
+methods that build their bodies; the pipeline in ``_client.py`` knows no endpoint.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any, Final, Generic, TypeVar
+
+import attrs
+
+from moor7._envelope import Envelope
+from moor7._models import ActionResult, ResultList
+from moor7.exceptions import ResponseShapeError
+
+__all__ = [
+    "USE_CLIENT_DEFAULT",
+    "CallKind",
+    "Endpoint",
+    "EndpointMethods",
+    "UseClientDefault",
+    "declared_kind",
+]
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+class CallKind(str, enum.Enum):
+    """What a call does at 7moor, and so when it may be sent again.
+
+    Attributes:
+        QUERY: Reads. Retried after any failure worth another try (connection errors,
+            timeouts, 5xx, over-quota answers).
+        ACTION: Changes state (an agent goes online, a task is created). Sent at most
+            once: tried again only when the gateway certainly did not act on it (no
+            connection could be made, an over-quota or authentication rejection), never
+            after a timeout, a dropped connection or a 5xx.
+    """
+
+    QUERY = "query"
+    ACTION = "action"
+
+
+class UseClientDefault(enum.Enum):
+    """The type of :data:`USE_CLIENT_DEFAULT`."""
+
+    USE_CLIENT_DEFAULT = "the client's setting"
+
+    def __repr__(self) -> str:
+        return "USE_CLIENT_DEFAULT"
+
+
+#: The default of a per-call ``timeout=``: use the client's own. ``None`` would mean
+#: "no limit", so the default needs a value of its own (httpx uses the same idea).
+USE_CLIENT_DEFAULT: Final = UseClientDefault.USE_CLIENT_DEFAULT
+
+# Every declared endpoint by path: request() sends a known path with its declared kind.
+_DECLARED: dict[str, CallKind] = {}
+
+
+def declared_kind(path: str) -> CallKind | None:
+    """The kind a family declared for *path*, or ``None`` if no family knows it."""
+    return _DECLARED.get(path)
+
+
+@attrs.frozen
+class Endpoint(Generic[R]):
+    """One endpoint: where it is, what kind of call it is, what its answer becomes.
+
+    Attributes:
+        path: The API path, e.g. ``/openapi/v1/call/query/number``.
+        kind: Query or action: decides what is retried.
+        result: The type ``data`` decodes into: an attrs model, a
+            :class:`~moor7.ResultList` subclass, or :class:`~moor7.ActionResult` for
+            answers whose ``data`` is only a message (or nothing).
+        data_required: Whether an answer without ``data`` is an error. An endpoint
+            that answers with data must say so: an absent ``data`` then raises
+            :class:`~moor7.ResponseShapeError` instead of decoding to nothing.
+    """
+
+    path: str
+    kind: CallKind
+    result: type[R]
+    data_required: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        _DECLARED[self.path] = self.kind
+
+    def decode(self, envelope: Envelope) -> R:
+        """Turn a good envelope into the endpoint's result, with its request id."""
+        result: Any
+        if self.result is ActionResult:
+            result = ActionResult(message=envelope.message, raw=envelope.data)
+        else:
+            if envelope.data is None and self.data_required:
+                raise ResponseShapeError(
+                    "the answer carries no data",
+                    path=envelope.path,
+                    status=envelope.status,
+                    request_id=envelope.request_id,
+                )
+            result = _structure(envelope, self.result)
+        # Every result carries the request id the same way, models and lists alike. The
+        # result was made just now and nobody else holds it: set the attribute in place
+        # (attrs' recipe for frozen classes) rather than copy it.
+        object.__setattr__(result, "request_id", envelope.request_id)
+        return result  # type: ignore[no-any-return]  # structure() is typed Any
+
+
+def _structure(envelope: Envelope, type_: Any) -> Any:
+    # Imported here: cattrs and the converter load with the first answer, not with
+    # `import moor7` (and once imported, this is a dictionary lookup).
+    from moor7._convert import MissingRuleError, describe_error, structure
+
+    try:
+        return structure(envelope.data, type_)
+    except MissingRuleError:
+        raise  # our bug, not the gateway's: never blamed on the answer
+    except Exception as exc:  # cattrs raises many types; each means "does not fit"
+        details = describe_error(exc)
+        raise ResponseShapeError(
+            f"the answer's data does not fit the model: {details}",
+            path=envelope.path,
+            status=envelope.status,
+            request_id=envelope.request_id,
+        ) from exc
+
+
+class EndpointMethods:
+    """The base of every family's methods: what they may ask of the pipeline."""
+
+    async def _perform(
+        self,
+        endpoint: Endpoint[R],
+        body: Mapping[str, Any] | None,
+        *,
+        timeout: float | UseClientDefault | None,
+        max_retries: int | None,
+    ) -> R:
+        """Send *body* to *endpoint* through the pipeline and decode the answer."""
+        raise NotImplementedError  # pragma: no cover - AsyncClient implements it
+
+    async def _pages(
+        self,
+        endpoint: Endpoint[R],
+        body: Mapping[str, Any],
+        *,
+        page_size: int,
+        timeout: float | UseClientDefault | None,
+        max_retries: int | None,
+    ) -> AsyncGenerator[R, None]:
+        """Fetch page 1, 2, ... of *endpoint*, one call each, until a short page.
+
+        A page is fetched only when the caller asks for the next one, so a loop that
+        stops early spends no call of the quota on pages it never reads.
+        """
+        page = 1
+        while True:
+            result = await self._perform(
+                endpoint,
+                {**body, "page": page, "limit": page_size},
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+            object.__setattr__(result, "page", page)
+            yield result
+            # No total comes back (the docs show none): a short page is the last one.
+            if not isinstance(result, ResultList) or len(result) < page_size:
+                return
+            page += 1
+
+    @staticmethod
+    async def _items(pages: AsyncIterator[ResultList[T]]) -> AsyncIterator[T]:
+        """The items of each page in turn."""
+        try:
+            async for page in pages:
+                for item in page:
+                    yield item
+        finally:
+            # Closing this iterator (a loop that breaks early) closes the pages' at once.
+            close = getattr(pages, "aclose", None)
+            if close is not None:
+                await close()

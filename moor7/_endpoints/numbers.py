@@ -1,0 +1,116 @@
+"""号码池管理 and SIP号管理: the number pool, display-number groups, SIP registrations.
+
+Docs pages: developer.7moor.com/v7/number-management/ and /v7/sip-management/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from moor7._arguments import choice, items, optional_text
+from moor7._models import NumberGroups, NumberPool, RegisterStatus, SipRegistrations
+
+from ._base import USE_CLIENT_DEFAULT, CallKind, Endpoint, EndpointMethods, UseClientDefault
+
+__all__ = ["NumbersMethods"]
+
+GET_NUMBER_POOL = Endpoint("/openapi/v1/call/query/number", CallKind.QUERY, NumberPool)
+LIST_DISPLAY_NUMBER_GROUPS = Endpoint("/openapi/v1/call/query/group", CallKind.QUERY, NumberGroups)
+LIST_SIP_NUMBERS = Endpoint("/openapi/v1/call/sip/list", CallKind.QUERY, SipRegistrations)
+
+
+class NumbersMethods(EndpointMethods):
+    async def get_number_pool(
+        self,
+        *,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> NumberPool:
+        """Get the account's number pool (获取号码池): display, service and SIP numbers.
+
+        One call of the account's quota.
+
+        Args:
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Returns:
+            The pool; its ``request_id`` identifies the call for 7moor support.
+
+        Raises:
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        return await self._perform(GET_NUMBER_POOL, None, timeout=timeout, max_retries=max_retries)
+
+    async def list_display_number_groups(
+        self,
+        *,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> NumberGroups:
+        """List the account's display-number groups (查询外显号组).
+
+        An outbound call that names a group's ``id`` shows one of that group's numbers.
+        One call of the account's quota.
+
+        Args:
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Returns:
+            A ``list`` of :class:`~moor7.NumberGroup`, with the call's ``request_id``.
+
+        Raises:
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        return await self._perform(
+            LIST_DISPLAY_NUMBER_GROUPS, None, timeout=timeout, max_retries=max_retries
+        )
+
+    async def list_sip_numbers(
+        self,
+        number: str | None = None,
+        register_statuses: Iterable[RegisterStatus | int] | None = None,
+        *,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> SipRegistrations:
+        """List the account's SIP numbers and their registrations (获取SIP号列表).
+
+        Without filters, every SIP number of the account. One call of the quota.
+
+        Example:
+            ::
+
+                registered = await client.list_sip_numbers(
+                    register_statuses=[moor7.RegisterStatus.REGISTERED]
+                )
+
+        Args:
+            number: Only this SIP number.
+            register_statuses: Only numbers in these registration states.
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Returns:
+            A ``list`` of :class:`~moor7.SipRegistration`, with the call's
+            ``request_id``.
+
+        Raises:
+            moor7.ConfigurationError: A bad argument; nothing was sent.
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        body: dict[str, object] = {}
+        if number is not None:
+            body["number"] = optional_text("number", number)
+        if register_statuses is not None:
+            body["registerStatuses"] = [
+                choice("register_statuses", status, RegisterStatus).value
+                for status in items("register_statuses", register_statuses)
+            ]
+        return await self._perform(
+            LIST_SIP_NUMBERS, body or None, timeout=timeout, max_retries=max_retries
+        )

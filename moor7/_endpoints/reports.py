@@ -1,0 +1,130 @@
+"""报表: the answer rate per display number, the IM (online chat) session report.
+
+Docs pages: developer.7moor.com/v7/callreport/ and /v7/im-report/. Times are
+``datetime``: a naive one means China Standard Time, an aware one is converted to it,
+and both are sent as ``yyyy-MM-dd HH:mm:ss``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from moor7._arguments import choice, items, texts, time_range
+from moor7._models import AnswerRates, ImSessionReport, ReportDimension
+from moor7.exceptions import ConfigurationError
+
+from ._base import USE_CLIENT_DEFAULT, CallKind, Endpoint, EndpointMethods, UseClientDefault
+
+__all__ = ["ReportsMethods"]
+
+ANSWER_REPORT = Endpoint(
+    "/openapi/v1/call/query/displayNumber/answer/report", CallKind.QUERY, AnswerRates
+)
+IM_SESSION_REPORT = Endpoint("/openapi/im-report/session/time", CallKind.QUERY, ImSessionReport)
+
+# The docs' limits on a report's range.
+ANSWER_REPORT_MONTHS = 3
+IM_REPORT_MONTHS = 12
+
+
+class ReportsMethods(EndpointMethods):
+    async def get_display_number_answer_report(
+        self,
+        *,
+        numbers: Iterable[str],
+        start: datetime,
+        end: datetime,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> AnswerRates:
+        """Get the outbound answer rate of display numbers (外呼号码接通率报表).
+
+        ``start`` and ``end`` bound the calls' start (when the call reached the
+        telephony system), at most three months apart. One call of the quota.
+
+        Example:
+            ::
+
+                rates = await client.get_display_number_answer_report(
+                    numbers=["01081401967"],
+                    start=datetime(2020, 9, 25, 20, 32, 3),
+                    end=datetime(2020, 12, 25, 20, 32, 3),
+                )
+
+        Args:
+            numbers: The display numbers to report on (at least one).
+            start: The range's start (naive: China Standard Time).
+            end: The range's end, at most three calendar months after ``start``.
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Returns:
+            A ``list`` of :class:`~moor7.AnswerRate`, one per number, with the call's
+            ``request_id``.
+
+        Raises:
+            moor7.ConfigurationError: A bad argument (no numbers, a reversed or too
+                long range); nothing was sent.
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        wanted = texts("numbers", numbers)
+        if not wanted:
+            msg = "numbers must name at least one display number"
+            raise ConfigurationError(msg)
+        first, last = time_range(("start", "end"), start, end, most_months=ANSWER_REPORT_MONTHS)
+        body = {"startTime": first, "endTime": last, "numbers": wanted}
+        return await self._perform(ANSWER_REPORT, body, timeout=timeout, max_retries=max_retries)
+
+    async def get_im_session_report(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        dimension: ReportDimension | str = ReportDimension.HOUR,
+        access_ids: Iterable[str] | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> ImSessionReport:
+        """Get the IM (online chat) session report (会话报表).
+
+        Sessions created from ``start`` to ``end``, at most a year apart, counted per
+        ``dimension``. One call of the quota.
+
+        Example:
+            ::
+
+                report = await client.get_im_session_report(
+                    start=datetime(2021, 8, 1), end=datetime(2021, 8, 31), dimension="day"
+                )
+                print([column.label for column in report.columns])
+
+        Args:
+            start: The range's start (naive: China Standard Time).
+            end: The range's end, at most a year after ``start``.
+            dimension: The time step of the rows: half hour, hour (default), day,
+                month or year.
+            access_ids: Only these chat channels (接入号).
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Returns:
+            The report's columns; the rows are in ``raw`` (the docs do not name their
+            key).
+
+        Raises:
+            moor7.ConfigurationError: A bad argument; nothing was sent.
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        first, last = time_range(("start", "end"), start, end, most_months=IM_REPORT_MONTHS)
+        body: dict[str, object] = {
+            "createTime": [first, last],
+            "dimension": choice("dimension", dimension, ReportDimension).value,
+        }
+        if access_ids is not None:
+            body["accessIds"] = texts("access_ids", items("access_ids", access_ids))
+        return await self._perform(
+            IM_SESSION_REPORT, body, timeout=timeout, max_retries=max_retries
+        )

@@ -1,0 +1,88 @@
+"""What every result shares: the raw record, the request id, lists of results.
+
+The models know nothing of the wire format (``_id``, ``callAbility``, ``isNAT``): the
+converter in ``_convert.py`` maps the gateway's JSON onto them, by rule, with the wire
+names each family lists beside its models (``WIRE_NAMES``). Every model keeps the record
+it was built from in ``raw``, so a field 7moor adds tomorrow is not lost today.
+
+Where the docs list the values of a field, it is an enum; a value the docs did not list
+is kept as it came (an ``int`` or ``str``) instead of failing the whole call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta, timezone
+from typing import Any, TypeVar
+
+import attrs
+
+__all__ = [
+    "CHINA_STANDARD_TIME",
+    "ActionResult",
+    "ResultList",
+    "raw_field",
+    "request_id_field",
+]
+
+T = TypeVar("T")
+
+#: The gateway's times ("2020-12-08 16:48:26") are Beijing time. China has kept UTC+08:00
+#: without daylight saving since 1991, so a fixed offset is exact and needs no tz database.
+CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
+
+
+def raw_field() -> Any:
+    """The wire record of a model.
+
+    Excluded from repr (a SIP record holds its password) and from equality (two
+    records that map to the same model are the same thing).
+    """
+    return attrs.field(factory=dict, repr=False, eq=False, kw_only=True)
+
+
+def request_id_field() -> Any:
+    """The request id of a result: set by the client, never read from ``data``."""
+    return attrs.field(default=None, eq=False, kw_only=True)
+
+
+class ResultList(list[T]):
+    """A result that is a list: a plain ``list``, plus what every result carries.
+
+    Attributes:
+        request_id: The gateway's ``requestInfo.requestId`` for the call that returned
+            it: quote it to 7moor support.
+        raw: The ``data`` list as the gateway sent it.
+    """
+
+    request_id: str | None
+    raw: list[Any]
+
+    def __init__(
+        self,
+        items: Iterable[T] = (),
+        request_id: str | None = None,
+        *,
+        raw: list[Any] | None = None,
+    ) -> None:
+        super().__init__(items)
+        self.request_id = request_id
+        self.raw = [] if raw is None else raw
+
+
+@attrs.frozen
+class ActionResult:
+    """The answer to an action whose ``data`` is only a message, or nothing at all.
+
+    Attributes:
+        message: The envelope's ``message``, e.g. ``"requestSuccess"``.
+        request_id: The gateway's ``requestInfo.requestId`` for the call: quote it to
+            7moor support.
+        raw: The envelope's ``data`` as the gateway sent it: a string such as
+            ``"座席上线成功"`` (agent online), or ``None`` when it sent none (creating a
+            dial-out task).
+    """
+
+    message: str | None = None
+    request_id: str | None = request_id_field()
+    raw: Any = attrs.field(default=None, repr=False, eq=False, kw_only=True)

@@ -1,0 +1,592 @@
+"""The blocking twin of every ``AsyncClient`` endpoint method. GENERATED: do not edit.
+
+Written by ``python scripts/generate_sync.py`` from the async methods' signatures and
+docstrings; ``tests/test_sync.py`` checks that it is up to date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._endpoints import USE_CLIENT_DEFAULT
+from ._models import OnlineStatus, ReportDimension
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from datetime import datetime
+
+    from moor7 import (
+        ActionResult,
+        Agent,
+        AgentPage,
+        AnswerRates,
+        AsyncClient,
+        CallKind,
+        ImSessionReport,
+        ListenResult,
+        LoginType,
+        NumberGroups,
+        NumberPool,
+        Queues,
+        RegisterStatus,
+        SipRegistrations,
+        UseClientDefault,
+    )
+
+__all__ = ["SyncEndpoints"]
+
+T = TypeVar("T")
+
+
+class SyncEndpoints:
+    """Every endpoint method of ``AsyncClient``, blocking."""
+
+    def _run(self, call: Callable[[AsyncClient], Coroutine[Any, Any, T]]) -> T:
+        raise NotImplementedError  # pragma: no cover - Client implements it
+
+    def _iterate(self, make: Callable[[AsyncClient], AsyncIterator[T]]) -> Iterator[T]:
+        raise NotImplementedError  # pragma: no cover - Client implements it
+
+    def get_number_pool(
+        self,
+        *,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> NumberPool:
+        """Get the account's number pool (获取号码池): display, service and SIP numbers.
+
+        One call of the account's quota.
+
+        Args:
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Returns:
+            The pool; its ``request_id`` identifies the call for 7moor support.
+
+        Raises:
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        return self._run(lambda c: c.get_number_pool(timeout=timeout, max_retries=max_retries))
+
+    def list_display_number_groups(
+        self,
+        *,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> NumberGroups:
+        """List the account's display-number groups (查询外显号组).
+
+        An outbound call that names a group's ``id`` shows one of that group's numbers.
+        One call of the account's quota.
+
+        Args:
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Returns:
+            A ``list`` of :class:`~moor7.NumberGroup`, with the call's ``request_id``.
+
+        Raises:
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        return self._run(
+            lambda c: c.list_display_number_groups(timeout=timeout, max_retries=max_retries)
+        )
+
+    def list_sip_numbers(
+        self,
+        number: str | None = None,
+        register_statuses: Iterable[RegisterStatus | int] | None = None,
+        *,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> SipRegistrations:
+        """List the account's SIP numbers and their registrations (获取SIP号列表).
+
+        Without filters, every SIP number of the account. One call of the quota.
+
+        Example:
+            ::
+
+                registered = client.list_sip_numbers(
+                    register_statuses=[moor7.RegisterStatus.REGISTERED]
+                )
+
+        Args:
+            number: Only this SIP number.
+            register_statuses: Only numbers in these registration states.
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Returns:
+            A ``list`` of :class:`~moor7.SipRegistration`, with the call's
+            ``request_id``.
+
+        Raises:
+            moor7.ConfigurationError: A bad argument; nothing was sent.
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        return self._run(
+            lambda c: c.list_sip_numbers(
+                number, register_statuses, timeout=timeout, max_retries=max_retries
+            )
+        )
+
+    def list_agents(
+        self,
+        agent_number: str | None = None,
+        sip_number: str | None = None,
+        mobile: str | None = None,
+        crm_id: str | None = None,
+        *,
+        page_size: int = 100,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> Iterator[Agent]:
+        """Iterate over the account's agents (获取座席信息), filtered, page by page.
+
+        Every page is **one call of the account's quota** (20 a minute): a page is
+        fetched only when the previous one is used up, and the iteration stops after a
+        page shorter than ``page_size`` (the gateway sends no total). With 100 agents a
+        page, 1,000 agents cost 11 calls: the last, empty or short, page says it was the
+        last. Stop iterating early and no further page is fetched.
+
+        Example:
+            ::
+
+                for agent in client.list_agents():
+                    print(agent.agent_number, agent.name)
+
+        Args:
+            agent_number: Only the agent with this job number (工号).
+            sip_number: Only the agent with this SIP number.
+            mobile: Only the agent with this mobile number.
+            crm_id: Only the agent with this user id (``crmId``).
+            page_size: Agents per call, from 1 to 100 (the gateway's limit).
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for each page's call.
+
+        Returns:
+            An iterator of :class:`~moor7.Agent`.
+
+        Raises:
+            moor7.ConfigurationError: A bad argument, raised by this call itself,
+                before anything is sent.
+            moor7.exceptions.Moor7Error: While iterating, a subclass saying what failed.
+        """
+        return self._iterate(
+            lambda c: c.list_agents(
+                agent_number,
+                sip_number,
+                mobile,
+                crm_id,
+                page_size=page_size,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        )
+
+    def list_agent_pages(
+        self,
+        agent_number: str | None = None,
+        sip_number: str | None = None,
+        mobile: str | None = None,
+        crm_id: str | None = None,
+        *,
+        page_size: int = 100,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> Iterator[AgentPage]:
+        """Iterate over the pages of :meth:`~moor7.AsyncClient.list_agents` themselves.
+
+        Each page is **one call of the account's quota**, fetched only when asked
+        for; the last page is the first one shorter than ``page_size``.
+
+        Example:
+            ::
+
+                for page in client.list_agent_pages(page_size=50):
+                    print(page.page, len(page), page.request_id)
+
+        Args:
+            agent_number: Only the agent with this job number (工号).
+            sip_number: Only the agent with this SIP number.
+            mobile: Only the agent with this mobile number.
+            crm_id: Only the agent with this user id (``crmId``).
+            page_size: Agents per call, from 1 to 100 (the gateway's limit).
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for each page's call.
+
+        Returns:
+            An iterator of :class:`~moor7.AgentPage` (a ``list`` of
+            :class:`~moor7.Agent` with its ``page`` number and ``request_id``).
+
+        Raises:
+            moor7.ConfigurationError: A bad argument, raised by this call itself,
+                before anything is sent.
+            moor7.exceptions.Moor7Error: While iterating, a subclass saying what failed.
+        """
+        return self._iterate(
+            lambda c: c.list_agent_pages(
+                agent_number,
+                sip_number,
+                mobile,
+                crm_id,
+                page_size=page_size,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        )
+
+    def list_queues(
+        self,
+        *,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> Queues:
+        """List the account's skill groups (查询账户下技能组列表), with their members.
+
+        One call of the account's quota.
+
+        Args:
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Returns:
+            A ``list`` of :class:`~moor7.Queue`, with the call's ``request_id``.
+
+        Raises:
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        return self._run(lambda c: c.list_queues(timeout=timeout, max_retries=max_retries))
+
+    def agent_online(
+        self,
+        agent_number: str,
+        *,
+        login_type: LoginType | str,
+        status: OnlineStatus | str = OnlineStatus.IDLE,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> ActionResult:
+        """Put an agent online (座席上线), ready to take calls.
+
+        An outbound call can be made only for an agent who is online (idle, busy or in
+        wrap-up). An action: sent at most once (see :class:`~moor7.CallKind`).
+
+        Example:
+            ::
+
+                client.agent_online("2000", login_type=moor7.LoginType.PSTN)
+
+        Args:
+            agent_number: The agent's job number (工号).
+            login_type: How the agent takes calls: on a phone (``PSTN``), the browser
+                softphone (``WEBRTC``) or a SIP phone (``SIP``).
+            status: The agent's state once online: idle (default) or busy.
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: The most times it is tried again, and only when the gateway
+                certainly did not act on it.
+
+        Returns:
+            The gateway's answer; its ``raw`` is the gateway's text, e.g.
+            ``"座席上线成功"``.
+
+        Raises:
+            moor7.ConfigurationError: A bad argument; nothing was sent.
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        return self._run(
+            lambda c: c.agent_online(
+                agent_number,
+                login_type=login_type,
+                status=status,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        )
+
+    def listen(
+        self,
+        *,
+        agent_number: str,
+        listen_agent: str,
+        action_id: str | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> ListenResult:
+        """Listen in on an agent's call (监听), silently.
+
+        An action: sent at most once (see :class:`~moor7.CallKind`).
+
+        Example:
+            ::
+
+                result = client.listen(agent_number="9527", listen_agent="2002")
+                print(result.media_server)
+
+        Args:
+            agent_number: The job number of the agent whose call is listened to.
+            listen_agent: The job number of the agent who listens.
+            action_id: Your tag for this request, at most 40 characters; the gateway
+                uses its own request id when none is given.
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: The most times it is tried again, and only when the gateway
+                certainly did not act on it.
+
+        Returns:
+            The listening leg's media server and the gateway's echo of the request.
+
+        Raises:
+            moor7.ConfigurationError: A bad argument; nothing was sent.
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        return self._run(
+            lambda c: c.listen(
+                agent_number=agent_number,
+                listen_agent=listen_agent,
+                action_id=action_id,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        )
+
+    def create_dialout_task(
+        self,
+        *,
+        name: str,
+        creator: str,
+        description: str | None = None,
+        agent_numbers: Iterable[str] = (),
+        queue_numbers: Iterable[str] = (),
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> ActionResult:
+        """Create a preview-dialling task (创建预览外呼任务).
+
+        An action: sent at most once (see :class:`~moor7.CallKind`), so a timeout
+        leaves you to check in the console whether the task exists.
+
+        Example:
+            ::
+
+                client.create_dialout_task(
+                    name="回访", creator="2001", agent_numbers=["2000"]
+                )
+
+        Args:
+            name: The task's name (``taskName``).
+            creator: The job number of the agent creating it (``agentNumber``).
+            description: A remark.
+            agent_numbers: The job numbers of the agents who work the task.
+            queue_numbers: The skill groups (their ids) that work the task.
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: The most times it is tried again, and only when the gateway
+                certainly did not act on it.
+
+        Returns:
+            The gateway's answer: the docs show no ``data`` (so no task id) in it.
+
+        Raises:
+            moor7.ConfigurationError: A bad argument; nothing was sent.
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        return self._run(
+            lambda c: c.create_dialout_task(
+                name=name,
+                creator=creator,
+                description=description,
+                agent_numbers=agent_numbers,
+                queue_numbers=queue_numbers,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        )
+
+    def update_dialout_task(
+        self,
+        task_id: str,
+        *,
+        name: str,
+        description: str | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> ActionResult:
+        """Rename a preview-dialling task, or change its remark (更新预览外呼任务).
+
+        The gateway requires the name even when only the remark changes. An action:
+        sent at most once (see :class:`~moor7.CallKind`).
+
+        Args:
+            task_id: The task's id (``taskId``).
+            name: The task's name (``taskName``), required by the gateway.
+            description: A new remark; ``None`` leaves it out of the request.
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: The most times it is tried again, and only when the gateway
+                certainly did not act on it.
+
+        Returns:
+            The gateway's answer.
+
+        Raises:
+            moor7.ConfigurationError: A bad argument; nothing was sent.
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        return self._run(
+            lambda c: c.update_dialout_task(
+                task_id,
+                name=name,
+                description=description,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        )
+
+    def get_display_number_answer_report(
+        self,
+        *,
+        numbers: Iterable[str],
+        start: datetime,
+        end: datetime,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> AnswerRates:
+        """Get the outbound answer rate of display numbers (外呼号码接通率报表).
+
+        ``start`` and ``end`` bound the calls' start (when the call reached the
+        telephony system), at most three months apart. One call of the quota.
+
+        Example:
+            ::
+
+                rates = client.get_display_number_answer_report(
+                    numbers=["01081401967"],
+                    start=datetime(2020, 9, 25, 20, 32, 3),
+                    end=datetime(2020, 12, 25, 20, 32, 3),
+                )
+
+        Args:
+            numbers: The display numbers to report on (at least one).
+            start: The range's start (naive: China Standard Time).
+            end: The range's end, at most three calendar months after ``start``.
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Returns:
+            A ``list`` of :class:`~moor7.AnswerRate`, one per number, with the call's
+            ``request_id``.
+
+        Raises:
+            moor7.ConfigurationError: A bad argument (no numbers, a reversed or too
+                long range); nothing was sent.
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        return self._run(
+            lambda c: c.get_display_number_answer_report(
+                numbers=numbers, start=start, end=end, timeout=timeout, max_retries=max_retries
+            )
+        )
+
+    def get_im_session_report(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        dimension: ReportDimension | str = ReportDimension.HOUR,
+        access_ids: Iterable[str] | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> ImSessionReport:
+        """Get the IM (online chat) session report (会话报表).
+
+        Sessions created from ``start`` to ``end``, at most a year apart, counted per
+        ``dimension``. One call of the quota.
+
+        Example:
+            ::
+
+                report = client.get_im_session_report(
+                    start=datetime(2021, 8, 1), end=datetime(2021, 8, 31), dimension="day"
+                )
+                print([column.label for column in report.columns])
+
+        Args:
+            start: The range's start (naive: China Standard Time).
+            end: The range's end, at most a year after ``start``.
+            dimension: The time step of the rows: half hour, hour (default), day,
+                month or year.
+            access_ids: Only these chat channels (接入号).
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Returns:
+            The report's columns; the rows are in ``raw`` (the docs do not name their
+            key).
+
+        Raises:
+            moor7.ConfigurationError: A bad argument; nothing was sent.
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        return self._run(
+            lambda c: c.get_im_session_report(
+                start=start,
+                end=end,
+                dimension=dimension,
+                access_ids=access_ids,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        )
+
+    def request(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        kind: CallKind | str | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+    ) -> Any:
+        """Call any V7 OpenAPI endpoint, with the same signing, quota, retries and errors.
+
+        Example:
+            ::
+
+                data = client.request(
+                    "/openapi/v1/call/query/agent", {"page": 1, "limit": 100}
+                )
+
+        Args:
+            path: The endpoint's path, starting with ``/``.
+            body: The JSON object to send; ``None`` sends an empty body.
+            kind: ``"query"`` or ``"action"`` (:class:`CallKind`), which decides what
+                is retried. Default: the kind moor7 declares for a path it knows, else
+                ``"action"``: a path moor7 does not know might change state at 7moor,
+                so it is sent at most once unless you say it is a query.
+            timeout: Seconds for one attempt, overriding the client's; ``None`` for no
+                limit.
+            max_retries: Override the client's ``max_retries`` for this call.
+
+        Returns:
+            The envelope's ``data``, decoded from JSON as it came.
+
+        Raises:
+            moor7.exceptions.Moor7Error: A subclass saying what failed.
+        """
+        return self._run(
+            lambda c: c.request(path, body, kind=kind, timeout=timeout, max_retries=max_retries)
+        )

@@ -1,0 +1,254 @@
+"""Transports: how the bytes of one attempt reach the gateway and come back.
+
+The pipeline (``_client.py``) decides *what* to send and what follows an answer; a
+transport only moves bytes, as httpx separates ``Client`` from its transports. All of
+aiohttp's specifics live here: the session, the event loop it is bound to, and which of
+its exceptions means what. A transport raises only :mod:`moor7.exceptions` errors:
+
+- :class:`~moor7.ConnectError` when no connection could be made, so nothing was sent
+  (the one transport failure after which an action may be sent again);
+- :class:`~moor7.NetworkError` when the connection failed later (the gateway may have
+  acted on the request);
+- :class:`~moor7.RequestTimeout` when no complete answer came in time;
+- :class:`~moor7.ClientClosedError` / :class:`~moor7.WrongEventLoopError` for misuse.
+
+:class:`MockTransport` answers in-process from a function, for narrow tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol, runtime_checkable
+
+import aiohttp
+import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from ._signing import OutgoingRequest
+from .exceptions import (
+    ClientClosedError,
+    ConfigurationError,
+    ConnectError,
+    NetworkError,
+    RequestTimeout,
+    UsageError,
+    WrongEventLoopError,
+)
+
+__all__ = ["AiohttpTransport", "HttpResponse", "MockTransport", "Transport"]
+
+
+def _headers(value: Mapping[str, str]) -> CIMultiDictProxy[str]:
+    # HTTP header names are case-insensitive: "retry-after" is "Retry-After".
+    if isinstance(value, CIMultiDictProxy):
+        return value
+    return CIMultiDictProxy(CIMultiDict(value))
+
+
+@attrs.frozen
+class HttpResponse:
+    """One HTTP answer, read whole.
+
+    Attributes:
+        status: The HTTP status code.
+        headers: The response headers (names case-insensitive).
+        body: The raw body bytes.
+        reason: The HTTP reason phrase, if any.
+    """
+
+    status: int
+    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_headers)
+    body: bytes = attrs.field(default=b"", repr=lambda b: f"<{len(b)} bytes>")
+    reason: str | None = None
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Sends one signed attempt and returns the gateway's answer.
+
+    ``headers`` are the complete request headers (the signature among them): a
+    transport must not log them.
+    """
+
+    async def send(
+        self, request: OutgoingRequest, headers: Mapping[str, str], timeout: float | None
+    ) -> HttpResponse:
+        """Send *request* with *headers*; give up after *timeout* seconds (``None``: never)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the transport's connections. Safe to call more than once."""
+        ...
+
+
+class AiohttpTransport:
+    """The default transport: an ``aiohttp.ClientSession``, made on first use.
+
+    The session belongs to the event loop it was made on, and so does the transport:
+    using it from another loop raises :class:`~moor7.WrongEventLoopError` instead of
+    failing deep inside aiohttp or hanging.
+
+    Args:
+        session: A session to share with the rest of the application; the transport
+            then does not close it.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            msg = f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
+            raise ConfigurationError(msg)
+        self._session = session
+        self._owns_session = session is None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (
+            "<AiohttpTransport shared session>"
+            if not self._owns_session
+            else ("<AiohttpTransport>")
+        )
+
+    def bind(self) -> None:
+        """Bind to the running event loop, or raise if it is not the transport's own."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            # aiohttp keeps a session's loop in a private attribute; a session made on
+            # another loop would fail with "Event loop is closed" or hang instead.
+            session_loop = getattr(self._session, "_loop", loop)
+            if session_loop is not loop:
+                msg = "the session= given was made on another event loop than this one"
+                raise WrongEventLoopError(msg)
+            self._loop = loop
+        elif self._loop is not loop:
+            msg = (
+                "this AsyncClient was first used on another event loop; create one "
+                "AsyncClient per event loop (or use moor7.Client from blocking code)"
+            )
+            raise WrongEventLoopError(msg)
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            msg = "this client is closed; create a new one"
+            raise ClientClosedError(msg)
+        self.bind()
+        if self._session is None:
+            # Timeouts are set per request; the connector's limit is aiohttp's default.
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the session this transport made (a shared ``session=`` is left open)."""
+        self._closed = True
+        session = self._session
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+        # Only now: if the close above was interrupted, a second aclose() finishes it.
+        self._session = None
+
+    async def send(
+        self, request: OutgoingRequest, headers: Mapping[str, str], timeout: float | None
+    ) -> HttpResponse:
+        """POST the request and read the whole answer."""
+        session = self._get_session()
+        try:
+            async with session.request(
+                request.method,
+                request.url,
+                data=request.body,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                allow_redirects=False,
+                # A shared session= may raise on 4xx/5xx by default; the envelope,
+                # not aiohttp, says what an error status means.
+                raise_for_status=False,
+            ) as response:
+                body = await response.read()
+                return HttpResponse(
+                    status=response.status,
+                    headers=response.headers,
+                    body=body,
+                    reason=response.reason,
+                )
+        except asyncio.TimeoutError as exc:
+            msg = f"no complete answer within {timeout}s"
+            raise RequestTimeout(msg, path=request.path) from exc
+        except aiohttp.InvalidURL as exc:
+            # A ClientError, but no retry can fix it: say so, once.
+            msg = f"the URL cannot be requested: {request.url!r}"
+            raise ConfigurationError(msg) from exc
+        except RuntimeError as exc:
+            # aiohttp's "Session is closed" / "Event loop is closed".
+            if self._closed or session.closed:
+                msg = "the client (or its session) was closed while the call was in flight"
+                raise ClientClosedError(msg) from exc
+            msg = f"the HTTP session cannot be used: {exc}"
+            raise UsageError(msg) from exc
+        except aiohttp.ClientConnectorError as exc:
+            # No connection was made (refused, unreachable, DNS): nothing was sent. The
+            # error names the host and port only, so its text is safe to keep.
+            if self._closed:
+                msg = "the client was closed while the call was in flight"
+                raise ClientClosedError(msg) from exc
+            msg = f"could not connect to the gateway: {type(exc).__name__}: {exc}"
+            raise ConnectError(msg, path=request.path) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            if self._closed:
+                msg = "the client was closed while the call was in flight"
+                raise ClientClosedError(msg) from exc
+            # aiohttp's parser errors quote the bytes that broke them (a proxy may echo
+            # our headers, the signature among them): only the error's type is kept.
+            msg = f"connection to the gateway failed: {type(exc).__name__}"
+            raise NetworkError(msg, path=request.path) from exc
+
+
+Handler = Callable[[OutgoingRequest, Mapping[str, str]], "HttpResponse | Awaitable[HttpResponse]"]
+
+
+class MockTransport:
+    """Answers every attempt in-process with ``handler(request, headers)``.
+
+    For narrow tests of the pipeline, as httpx's ``MockTransport``: no socket, no
+    server. The handler may return an :class:`HttpResponse` or an awaitable of one,
+    and may raise any :mod:`moor7.exceptions` transport error to simulate a failure
+    (:class:`~moor7.ConnectError`, :class:`~moor7.RequestTimeout`, ...).
+
+    Example:
+        ::
+
+            def answer(request, headers):
+                return moor7.HttpResponse(200, body=b'{"success": true, "data": []}')
+
+            client = moor7.AsyncClient(..., transport=moor7.testing.MockTransport(answer))
+    """
+
+    def __init__(self, handler: Handler) -> None:
+        if not callable(handler):
+            msg = f"handler must be callable, got {type(handler).__name__}"
+            raise ConfigurationError(msg)
+        self._handler = handler
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<MockTransport handler={getattr(self._handler, '__name__', '?')}>"
+
+    async def send(
+        self, request: OutgoingRequest, headers: Mapping[str, str], timeout: float | None
+    ) -> HttpResponse:
+        """Ask the handler for the answer."""
+        if self._closed:
+            msg = "this client is closed; create a new one"
+            raise ClientClosedError(msg)
+        answer = self._handler(request, headers)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if not isinstance(answer, HttpResponse):
+            msg = f"the handler returned {type(answer).__name__}, not an HttpResponse"
+            raise UsageError(msg)
+        return answer
+
+    async def aclose(self) -> None:
+        """Refuse further sends."""
+        self._closed = True
