@@ -23,6 +23,7 @@ With ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` set, load it by name: ``-p moor7.pytest_
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
@@ -33,19 +34,6 @@ if TYPE_CHECKING:
     from moor7.testing import FakeGateway
 
 _C = TypeVar("_C", "moor7.Client", "moor7.AsyncClient")
-
-
-# pytest-asyncio in strict mode runs only the async fixtures declared with its own
-# decorator, so that one declares moor7_async_client where it can be imported. Without
-# it, a plain pytest fixture is what anyio runs for its tests (@pytest.mark.anyio).
-# Both take the same arguments; the type checker is shown pytest's.
-if TYPE_CHECKING:
-    _async_fixture = pytest.fixture
-else:
-    try:
-        from pytest_asyncio import fixture as _async_fixture
-    except ImportError:
-        _async_fixture = pytest.fixture
 
 
 def _client_for(client_class: type[_C], gateway: FakeGateway) -> _C:
@@ -102,8 +90,7 @@ def moor7_client(moor7_gateway: FakeGateway) -> Iterator[moor7.Client]:
         yield client
 
 
-@_async_fixture
-async def moor7_async_client(moor7_gateway: FakeGateway) -> AsyncIterator[moor7.AsyncClient]:
+async def _moor7_async_client(moor7_gateway: FakeGateway) -> AsyncIterator[moor7.AsyncClient]:
     """An async client of the demo account, pointed at ``moor7_gateway``.
 
     No quota wait and no backoff between retries; closed after the test. An async
@@ -118,3 +105,27 @@ async def moor7_async_client(moor7_gateway: FakeGateway) -> AsyncIterator[moor7.
 
     async with _client_for(moor7.AsyncClient, moor7_gateway) as client:
         yield client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare ``moor7_async_client`` for the async test runner of this run."""
+    config.pluginmanager.register(_async_fixtures(), "moor7.pytest_plugin.async")
+
+
+def _async_fixtures() -> type:
+    """The async fixture, declared with pytest-asyncio's decorator if it is active.
+
+    pytest-asyncio in strict mode runs only the async fixtures declared with its own
+    decorator. Where it is not active, a plain pytest fixture is what anyio runs for its
+    tests (``@pytest.mark.anyio``). This is decided now, not when this module is
+    imported: pytest has loaded its plugins by now, and importing pytest-asyncio
+    ourselves before pytest does (``-p`` with autoloading off) would keep pytest from
+    rewriting its asserts, a warning that ``filterwarnings = error`` turns fatal.
+    """
+    pytest_asyncio = sys.modules.get("pytest_asyncio")
+    fixture = pytest.fixture if pytest_asyncio is None else pytest_asyncio.fixture
+
+    class AsyncFixtures:
+        moor7_async_client = fixture(_moor7_async_client, name="moor7_async_client")
+
+    return AsyncFixtures

@@ -229,24 +229,27 @@ def _project(root: Path, ini: str, *, mark: str, prelude: str = "") -> None:
     )
 
 
-def _run_pytest(root: Path, *command: str) -> tuple[dict[str, int], str]:
-    """Run *command* in *root* as a user's shell would.
+def _run_pytest(
+    root: Path, *command: str, env: dict[str, str] | None = None
+) -> tuple[dict[str, int], str]:
+    """Run *command* in *root* as a user's shell would, with *env* added to its environment.
 
     Returns:
         The counts of pytest's summary line, with its exit status as ``"exit"``, and
         everything it printed.
     """
-    env = {
+    environment = {
         name: value
         for name, value in os.environ.items()
         # Not this test run's own settings (PYTEST_ADDOPTS, the current test), nor a
         # developer's credentials.
         if not name.startswith(("PYTEST_", "PYTHONWARNINGS", "MOOR7_"))
     }
+    environment.update(env or {})
     result = subprocess.run(  # noqa: S603 - this interpreter, on a project of our making
         [sys.executable, *command],
         cwd=root,
-        env=env,
+        env=environment,
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -288,6 +291,15 @@ class TestUsersProject:
     def test_with_pytest_asyncio_in_strict_mode(self, tmp_path: Path) -> None:
         _project(tmp_path, STRICT_INI, mark="@pytest.mark.asyncio")
         counts, output = _run_pytest(tmp_path, "-m", "pytest")
+        assert counts == {"passed": 10, "exit": 0}, output
+
+    def test_with_autoloading_off_and_the_plugins_named(self, tmp_path: Path) -> None:
+        """Named after moor7's, pytest-asyncio still has its asserts rewritten: no warning."""
+        _project(tmp_path, STRICT_INI, mark="@pytest.mark.asyncio")
+        command = ["-m", "pytest", "-p", "moor7.pytest_plugin", "-p", "pytest_asyncio.plugin"]
+        counts, output = _run_pytest(
+            tmp_path, *command, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        )
         assert counts == {"passed": 10, "exit": 0}, output
 
     def test_with_anyio_and_without_pytest_asyncio(self, tmp_path: Path) -> None:
