@@ -50,14 +50,14 @@ def test_each_test_has_a_fresh_gateway(moor7_gateway):
     assert moor7_gateway.calls == []
 """
 
-# The same gateway and its data in async tests; ASYNC_MARK is how the runner is chosen.
+# The same gateway and its data in async tests; the mark chooses the async runner (anyio's
+# default backend is asyncio, the one moor7 runs on).
 ASYNC_TESTS = """\
 import pytest
 
 import moor7
 from moor7.testing import Fault
 
-{prelude}
 
 {mark}
 async def test_the_async_client_reads_the_gateway(moor7_async_client, moor7_gateway):
@@ -180,12 +180,6 @@ PLAIN_INI = """\
 filterwarnings = error
 """
 
-ANYIO_PRELUDE = """\
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-"""
-
 # Runs pytest as if pytest-asyncio were not installed: `import pytest_asyncio` fails.
 # (-p no:asyncio keeps pytest from loading its entry point first; pytest's own
 # options, which a user could pass too, not the plugin's.)
@@ -213,7 +207,7 @@ def _write(root: Path, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
-def _project(root: Path, ini: str, *, mark: str, prelude: str = "") -> None:
+def _project(root: Path, ini: str, *, mark: str) -> None:
     """A user's project: default fixtures at the top, an override in own_data/."""
     _write(
         root,
@@ -221,7 +215,7 @@ def _project(root: Path, ini: str, *, mark: str, prelude: str = "") -> None:
             "pytest.ini": ini,
             "test_sync.py": SYNC_TESTS,
             "test_no_quota.py": NO_QUOTA_TESTS,
-            "test_async.py": ASYNC_TESTS.format(mark=mark, prelude=prelude),
+            "test_async.py": ASYNC_TESTS.format(mark=mark),
             "own_data/conftest.py": OVERRIDE_CONFTEST,
             "own_data/test_own_data.py": OVERRIDE_TESTS.format(mark=mark),
             "test_zz_leaks.py": LEAK_TESTS,
@@ -303,7 +297,7 @@ class TestUsersProject:
         assert counts == {"passed": 10, "exit": 0}, output
 
     def test_with_anyio_and_without_pytest_asyncio(self, tmp_path: Path) -> None:
-        _project(tmp_path, PLAIN_INI, mark="@pytest.mark.anyio", prelude=ANYIO_PRELUDE)
+        _project(tmp_path, PLAIN_INI, mark="@pytest.mark.anyio")
         _write(tmp_path, {"run_pytest.py": WITHOUT_PYTEST_ASYNCIO})
         counts, output = _run_pytest(tmp_path, "run_pytest.py")
         assert counts == {"passed": 10, "exit": 0}, output
