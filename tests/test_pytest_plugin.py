@@ -161,6 +161,24 @@ def test_nothing_is_left_open():
     assert tcp_sockets_of_this_process() == set()
 """
 
+# Tests on a module-wide event loop: the client works if fixtures share that loop, and
+# says so at its first call if they do not.
+MODULE_LOOP_TESTS = """\
+import pytest
+
+import moor7
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+async def test_the_first_call(moor7_async_client, request):
+    if request.config.getini("asyncio_default_fixture_loop_scope") == "module":
+        await moor7_async_client.get_number_pool()
+    else:
+        with pytest.raises(moor7.WrongEventLoopError):
+            await moor7_async_client.get_number_pool()
+"""
+
 AUTO_INI = """\
 [pytest]
 asyncio_mode = auto
@@ -301,6 +319,24 @@ class TestUsersProject:
         _write(tmp_path, {"run_pytest.py": WITHOUT_PYTEST_ASYNCIO})
         counts, output = _run_pytest(tmp_path, "run_pytest.py")
         assert counts == {"passed": 10, "exit": 0}, output
+
+
+@linux_only
+class TestLoopScope:
+    @pytest.mark.parametrize("fixture_loop_scope", ["module", "function"])
+    def test_tests_on_a_module_loop(self, tmp_path: Path, fixture_loop_scope: str) -> None:
+        """With fixtures on that loop too, the client works; on their own, it says so."""
+        _write(
+            tmp_path,
+            {
+                "pytest.ini": STRICT_INI,
+                "test_module_loop.py": MODULE_LOOP_TESTS,
+                "test_zz_leaks.py": LEAK_TESTS,
+            },
+        )
+        option = f"asyncio_default_fixture_loop_scope={fixture_loop_scope}"
+        counts, output = _run_pytest(tmp_path, "-m", "pytest", "-o", option)
+        assert counts == {"passed": 2, "exit": 0}, output
 
 
 class TestWithoutAnAsyncRunner:
