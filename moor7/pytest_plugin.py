@@ -23,22 +23,21 @@ With ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` set, load it by name: ``-p moor7.pytest_
 
 from __future__ import annotations
 
-import sys
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+import moor7
+
 if TYPE_CHECKING:
-    import moor7
     from moor7.testing import FakeGateway
 
-_C = TypeVar("_C", "moor7.Client", "moor7.AsyncClient")
+_C = TypeVar("_C", moor7.Client, moor7.AsyncClient)
 
 
 def _client_for(client_class: type[_C], gateway: FakeGateway) -> _C:
     """A client of the demo account, pointed at *gateway*, that never waits."""
-    import moor7
     from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY
 
     return client_class(
@@ -68,7 +67,8 @@ def moor7_gateway() -> Iterator[FakeGateway]:
         7moor's docs and the real quota (20 calls per rolling minute).
     """
     # Imported here, not at the top: pytest loads this module in every test run of an
-    # environment that has moor7, also in those that never ask for these fixtures.
+    # environment that has moor7, also in those that never ask for these fixtures, and
+    # moor7.testing brings aiohttp's server side (some 60 ms) on top of moor7's client.
     from moor7.testing import FakeGateway
 
     with FakeGateway() as gateway:
@@ -84,8 +84,6 @@ def moor7_client(moor7_gateway: FakeGateway) -> Iterator[moor7.Client]:
     Yields:
         The client.
     """
-    import moor7
-
     with _client_for(moor7.Client, moor7_gateway) as client:
         yield client
 
@@ -101,18 +99,16 @@ async def _moor7_async_client(moor7_gateway: FakeGateway) -> AsyncIterator[moor7
         on another loop fails at once with :class:`moor7.WrongEventLoopError` rather
         than leaving connections open on a loop that is gone.
     """
-    import moor7
-
     async with _client_for(moor7.AsyncClient, moor7_gateway) as client:
         yield client
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Declare ``moor7_async_client`` for the async test runner of this run."""
-    config.pluginmanager.register(_async_fixtures(), "moor7.pytest_plugin.async")
+    config.pluginmanager.register(_async_fixtures(config), "moor7.pytest_plugin.async")
 
 
-def _async_fixtures() -> type:
+def _async_fixtures(config: pytest.Config) -> type:
     """The async fixture, declared with pytest-asyncio's decorator if it is active.
 
     pytest-asyncio in strict mode runs only the async fixtures declared with its own
@@ -122,8 +118,13 @@ def _async_fixtures() -> type:
     ourselves before pytest does (``-p`` with autoloading off) would keep pytest from
     rewriting its asserts, a warning that ``filterwarnings = error`` turns fatal.
     """
-    pytest_asyncio = sys.modules.get("pytest_asyncio")
-    fixture = pytest.fixture if pytest_asyncio is None else pytest_asyncio.fixture
+    # Both decorators take the same arguments; their overloads differ only in types.
+    fixture: Callable[..., Any] = pytest.fixture
+    plugins = config.pluginmanager.get_plugins()
+    if any(getattr(plugin, "__name__", None) == "pytest_asyncio.plugin" for plugin in plugins):
+        import pytest_asyncio  # loaded by now: it is the package of an active plugin
+
+        fixture = pytest_asyncio.fixture
 
     class AsyncFixtures:
         moor7_async_client = fixture(_moor7_async_client, name="moor7_async_client")
