@@ -74,6 +74,9 @@ nitpick_ignore_regex = [
 html_theme = "furo"
 html_title = f"moor7 {version}"
 html_show_sourcelink = False
+# Long code lines scroll visibly instead of being cut off (see the file's comment).
+html_static_path = ["_static"]
+html_css_files = ["moor7.css"]
 
 # moor7.AsyncClient, moor7._client.AsyncClient, AsyncClient.request, moor7.APIError.code
 _MOOR7_TARGET = re.compile(r"^(moor7(\._\w+)*\.)?(?P<name>[A-Za-z]\w*)(?P<rest>(\.[A-Za-z_]\w*)*)$")
