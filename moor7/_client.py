@@ -30,10 +30,12 @@ import functools
 import inspect
 import json
 import logging
+import math
 import os
 import platform
 import re
 import time
+import urllib.parse
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Final, TypeVar
@@ -53,8 +55,8 @@ from ._endpoints import (
 from ._envelope import Envelope, clock_skew_seconds, parse_response
 from ._limits import Limiter, default_limiter
 from ._retries import after_failure, retry_wait, worth_one_more_attempt
-from ._signing import HmacSigner, OutgoingRequest, Signer
-from ._transport import AiohttpTransport, HttpResponse, Transport
+from ._signing import HmacSigner, OutgoingRequest, Secret, Signer, check_appkey
+from ._transport import DEFAULT_MAX_RESPONSE_SIZE, AiohttpTransport, HttpResponse, Transport
 from .exceptions import (
     AuthenticationError,
     ClientClosedError,
@@ -96,6 +98,43 @@ def _resolve(value: str | None, variable: str) -> str | None:
     return value
 
 
+def resolve_credentials(
+    appkey: str | None, secret: Secret | None, signer: Signer | None
+) -> tuple[str, Signer]:
+    """The account and its signer, from the arguments, the signer or the environment."""
+    signer_appkey = getattr(signer, "appkey", None)
+    if appkey is None and isinstance(signer_appkey, str):
+        appkey = signer_appkey  # the signer signs for an account: that is the one
+    appkey = _resolve(appkey, "MOOR7_APPKEY")
+    if appkey is None:
+        msg = "no appkey: pass appkey=... or set the MOOR7_APPKEY environment variable"
+        raise ConfigurationError(msg)
+    problem = check_appkey(appkey)
+    if problem is not None:
+        raise ConfigurationError(problem)
+    if signer is None:
+        secret = secret or Secret.from_environment("MOOR7_SECRET_KEY")
+        if secret is None:
+            msg = (
+                "no secret key: pass secret_key=... or set the MOOR7_SECRET_KEY "
+                "environment variable (or pass signer=...)"
+            )
+            raise ConfigurationError(msg)
+        return appkey, HmacSigner._from_secret(appkey, secret)
+    if secret is not None:
+        msg = "pass secret_key or signer, not both: the signer holds the secret"
+        raise ConfigurationError(msg)
+    if not callable(getattr(signer, "sign", None)):
+        msg = f"signer must have a sign(request) method, got {type(signer).__name__}"
+        raise ConfigurationError(msg)
+    if isinstance(signer_appkey, str) and signer_appkey != appkey:
+        # The quota is counted under the client's appkey, the gateway under the
+        # signer's: the two must be one account.
+        msg = f"the signer signs for appkey {signer_appkey!r}, the client is for {appkey!r}"
+        raise ConfigurationError(msg)
+    return appkey, signer
+
+
 def _check_timeout(timeout: float | None) -> float | None:
     return None if timeout is None else seconds("timeout", timeout)
 
@@ -110,8 +149,17 @@ def _check_base_url(base_url: str) -> str:
         raise ConfigurationError(msg)
     try:
         url = yarl.URL(base_url)
+        if url.user is not None or url.password is not None:
+            # Not quoted: the URL holds a password. The V7 API authenticates by signature.
+            msg = "base_url must not carry a user or password (7moor signs every request)"
+            raise ConfigurationError(msg)
         if url.scheme not in ("http", "https") or not url.host:
             msg = f"base_url must be an http:// or https:// URL with a host, got {base_url!r}"
+            raise ConfigurationError(msg)
+        if url.query_string or url.fragment or "?" in base_url or "#" in base_url:
+            msg = (
+                f"base_url must have no query or fragment (paths are added to it), got {base_url!r}"
+            )
             raise ConfigurationError(msg)
         # Both raise on a host that cannot be sent (a label over 63 characters, a bad
         # punycode label): better here than at the first call.
@@ -124,17 +172,65 @@ def _check_base_url(base_url: str) -> str:
         raise ConfigurationError(msg) from exc
 
 
+# Deeper than any V7 body: past it, a body is a mistake (or a cycle) to refuse plainly,
+# not a RecursionError from json.dumps.
+_MAX_BODY_DEPTH: Final = 32
+
+
+def _plain_json(value: Any, where: str, depth: int) -> Any:
+    """*value* as plain JSON types, checked: string keys, finite numbers, bounded depth.
+
+    Read-only mappings (``MappingProxyType``, ``ChainMap``) and any sequence are fine;
+    ``json.dumps`` alone refuses the first and would turn ``{1: "a", "1": "b"}`` into an
+    object with one key twice.
+    """
+    if depth > _MAX_BODY_DEPTH:
+        msg = f"body is nested deeper than {_MAX_BODY_DEPTH} levels (at {where})"
+        raise ConfigurationError(msg)
+    if isinstance(value, Mapping):
+        plain: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                msg = f"body keys must be strings, got {type(key).__name__} at {where}"
+                raise ConfigurationError(msg)
+            plain[key] = _plain_json(item, f"{where}.{key}", depth + 1)
+        return plain
+    if isinstance(value, (list, tuple)):
+        return [_plain_json(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            msg = f"body cannot be sent as JSON: {value} at {where}"
+            raise ConfigurationError(msg)
+        return value
+    msg = f"body cannot be sent as JSON: {type(value).__name__} at {where}"
+    raise ConfigurationError(msg)
+
+
 def _encode_body(body: Mapping[str, Any] | None) -> bytes:
-    if body is not None and not isinstance(body, Mapping):
+    if body is None:
+        return b""
+    if not isinstance(body, Mapping):
         msg = f"body must be a mapping (a JSON object) or None, got {type(body).__name__}"
         raise ConfigurationError(msg)
-    try:
-        return (
-            b"" if body is None else json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
+    return json.dumps(_plain_json(body, "$", 1), ensure_ascii=False).encode()
+
+
+def _check_path(path: object) -> str:
+    if not isinstance(path, str) or not _API_PATH.fullmatch(path):
+        msg = (
+            "path must be an API path such as '/openapi/v1/call/query/agent' "
+            f"(no spaces, query or fragment), got {path!r}"
         )
-    except (TypeError, ValueError) as exc:
-        msg = f"body cannot be sent as JSON: {exc}"
-        raise ConfigurationError(msg) from exc
+        raise ConfigurationError(msg)
+    # "..", or its percent-encoded forms, would climb out of the API's paths on the way
+    # through the gateway's proxies.
+    for segment in path.split("/"):
+        if urllib.parse.unquote(segment) in (".", ".."):
+            msg = f"path must not have '.' or '..' segments, got {path!r}"
+            raise ConfigurationError(msg)
+    return path
 
 
 class AsyncClient(AsyncEndpoints):
@@ -191,50 +287,17 @@ class AsyncClient(AsyncEndpoints):
         max_retries: int = DEFAULT_MAX_RETRIES,
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         session: aiohttp.ClientSession | None = None,
         transport: Transport | None = None,
     ) -> None:
-        signer_appkey = getattr(signer, "appkey", None)
-        if appkey is None and isinstance(signer_appkey, str):
-            appkey = signer_appkey  # the signer signs for an account: that is the one
-        appkey = _resolve(appkey, "MOOR7_APPKEY")
-        if appkey is None:
-            msg = "no appkey: pass appkey=... or set the MOOR7_APPKEY environment variable"
-            raise ConfigurationError(msg)
-        if not isinstance(appkey, str) or not appkey.strip():
-            msg = f"appkey must be a non-empty string, got {type(appkey).__name__}"
-            raise ConfigurationError(msg)
-        if signer is None:
-            secret_key = _resolve(secret_key, "MOOR7_SECRET_KEY")
-            if secret_key is None:
-                msg = (
-                    "no secret key: pass secret_key=... or set the MOOR7_SECRET_KEY "
-                    "environment variable (or pass signer=...)"
-                )
-                raise ConfigurationError(msg)
-            if not isinstance(secret_key, str) or not secret_key.strip():
-                msg = f"secret_key must be a non-empty string, got {type(secret_key).__name__}"
-                raise ConfigurationError(msg)
-            signer = HmacSigner(appkey, secret_key)
-        elif secret_key is not None:
-            msg = "pass secret_key or signer, not both: the signer holds the secret"
-            raise ConfigurationError(msg)
-        elif not callable(getattr(signer, "sign", None)):
-            msg = f"signer must have a sign(request) method, got {type(signer).__name__}"
-            raise ConfigurationError(msg)
-        elif isinstance(signer_appkey, str) and signer_appkey != appkey:
-            # The quota is counted under the client's appkey, the gateway under the
-            # signer's: the two must be one account.
-            msg = f"the signer signs for appkey {signer_appkey!r}, the client is for {appkey!r}"
-            raise ConfigurationError(msg)
-        if limiter is not None and not isinstance(limiter, Limiter):
-            msg = (
-                "limiter must have acquire(account) and pause(account, seconds) methods, "
-                f"got {type(limiter).__name__}"
-            )
-            raise ConfigurationError(msg)
+        # The secret is wrapped before anything can raise and the plain string dropped:
+        # a crash reporter that records this frame's locals sees "<secret>".
+        secret = None if secret_key is None else Secret(secret_key)
+        del secret_key
+        response_limit = whole_number("max_response_size", max_response_size, least=1)
         if transport is None:
-            transport = AiohttpTransport(session)
+            transport = AiohttpTransport(session, max_response_size=response_limit)
         elif session is not None:
             msg = "pass session or transport, not both: the transport holds the session"
             raise ConfigurationError(msg)
@@ -244,24 +307,32 @@ class AsyncClient(AsyncEndpoints):
                 f"got {type(transport).__name__}"
             )
             raise ConfigurationError(msg)
-
-        self.appkey: str = appkey
+        if limiter is not None and not isinstance(limiter, Limiter):
+            msg = (
+                "limiter must have acquire(account) and pause(account, seconds) methods, "
+                f"got {type(limiter).__name__}"
+            )
+            raise ConfigurationError(msg)
         self.base_url: str = _check_base_url(
             _resolve(base_url, "MOOR7_BASE_URL") or DEFAULT_BASE_URL
         )
-        self.signer: Signer = signer
-        self.limiter: Limiter = limiter if limiter is not None else default_limiter()
         self.timeout: float | None = _check_timeout(timeout)
         self.max_retries: int = _check_retries(max_retries)
         self._backoff_initial = seconds("backoff_initial", backoff_initial, zero_ok=True)
         self._backoff_max = seconds("backoff_max", backoff_max, zero_ok=True)
+        appkey, signer = resolve_credentials(appkey, secret, signer)
+        self.appkey: str = appkey
+        self.signer: Signer = signer
+        self.limiter: Limiter = limiter if limiter is not None else default_limiter()
         self.transport: Transport = transport
         self._closed = False
         self._base_headers = {"content-type": "application/json", "user-agent": _user_agent()}
 
     def __repr__(self) -> str:
-        state = " closed" if self._closed else ""
-        return f"<AsyncClient appkey={self.appkey!r} base_url={self.base_url!r}{state}>"
+        # getattr: a half-built client (its __init__ raised) must still show itself.
+        state = " closed" if getattr(self, "_closed", False) else ""
+        appkey, base_url = getattr(self, "appkey", None), getattr(self, "base_url", None)
+        return f"<AsyncClient appkey={appkey!r} base_url={base_url!r}{state}>"
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -356,12 +427,7 @@ class AsyncClient(AsyncEndpoints):
         timeout: float | UseClientDefault | None,
         max_retries: int | None,
     ) -> Envelope:
-        if not isinstance(path, str) or not _API_PATH.fullmatch(path):
-            msg = (
-                "path must be an API path such as '/openapi/v1/call/query/agent' "
-                f"(no spaces, query or fragment), got {path!r}"
-            )
-            raise ConfigurationError(msg)
+        path = _check_path(path)
         payload = _encode_body(body)
         attempt_timeout = (
             self.timeout if isinstance(timeout, UseClientDefault) else _check_timeout(timeout)

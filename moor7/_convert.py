@@ -30,7 +30,7 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from ._models import CHINA_STANDARD_TIME, WIRE_NAMES, ResultList
 
-__all__ = ["MissingRuleError", "describe_error", "make_converter", "structure"]
+__all__ = ["MissingRuleError", "describe_error", "make_converter", "structure", "wire_keys"]
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
@@ -224,6 +224,17 @@ def _wire_name(cls: type, field: str) -> str | tuple[str, ...]:
         return renames[field]  # type: ignore[no-any-return]  # str or a path tuple
     # Every record id of the V7 API is a MongoDB-style "_id".
     return "_id" if field == "id" else _camel(field)
+
+
+def wire_keys(cls: Any) -> frozenset[str]:
+    """The top-level keys of a model's record on the wire (``raw`` and ``request_id``
+    are never read from it)."""
+    keys = set()
+    for field in attrs.fields(cls):
+        if field.name not in ("raw", "request_id"):
+            wire = _wire_name(cls, field.name)
+            keys.add(wire[0] if isinstance(wire, tuple) else wire)
+    return frozenset(keys)
 
 
 def _dig(value: Any, path: tuple[str, ...]) -> Any:

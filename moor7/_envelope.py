@@ -14,6 +14,7 @@ plain :class:`~moor7.exceptions.APIError` that still carries all four facts.
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
@@ -151,15 +152,44 @@ def _error(
     return error
 
 
+_CHARSET = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+
+
+def _text(body: bytes, headers: Mapping[str, str]) -> bytes | str:
+    """The body as JSON can read it: decoded by its declared charset (``gbk``), if any
+    other than UTF-8, which json.loads() detects by itself."""
+    match = _CHARSET.search(headers.get("Content-Type", ""))
+    if match is None or codecs.lookup(match[1]).name == "utf-8":
+        return body
+    return body.decode(match[1])
+
+
+def _without_userinfo(url: str) -> str:
+    # A Location may carry a user and password: never repeated in an error.
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", r"\1", url)[:200]
+
+
 def parse_response(
     *, status: int, reason: str | None, headers: Mapping[str, str], body: bytes, path: str
 ) -> Envelope:
     """Unwrap a good answer, or raise the :mod:`moor7.exceptions` error it amounts to."""
+    if 300 <= status < 400:
+        # Never followed (the signature covers no URL, and a redirect to another host
+        # would take the headers along): the base_url is wrong, often http:// for https://.
+        location = _without_userinfo(headers.get("Location", ""))
+        raise APIError(
+            f"the gateway answered with a redirect (HTTP {status}) to {location or '?'}: "
+            "check base_url",
+            path=path,
+            status=status,
+            request_id=_request_id({}, headers),
+        )
     document: Any = None
     if body.strip():
         try:
-            document = json.loads(body)
-        except (UnicodeDecodeError, ValueError, RecursionError):  # nested past the stack
+            document = json.loads(_text(body, headers))
+        except (UnicodeDecodeError, LookupError, ValueError, RecursionError):
+            # LookupError: an unknown charset; RecursionError: nested past the stack.
             document = None
     is_envelope = isinstance(document, Mapping) and ("success" in document or "code" in document)
 

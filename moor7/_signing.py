@@ -17,17 +17,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
 from .exceptions import ConfigurationError
 
-__all__ = ["HmacSigner", "OutgoingRequest", "Signer"]
+__all__ = ["HmacSigner", "OutgoingRequest", "Secret", "Signer", "check_appkey"]
 
 
 @attrs.frozen
@@ -75,6 +76,59 @@ class Signer(Protocol):
         ...
 
 
+class Secret:
+    """A secret string that never shows itself.
+
+    Not in ``repr()`` or ``str()``, so not in the frame locals a crash reporter records
+    (Sentry records them by default), and never pickled. The functions that take a
+    secret wrap it first and drop the plain string, before anything can raise.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: object) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        msg = "a moor7 secret is not pickled"
+        raise TypeError(msg)
+
+    @classmethod
+    def from_environment(cls, variable: str) -> Secret | None:
+        """The environment variable's value, wrapped; ``None`` if unset or empty."""
+        value = os.environ.get(variable)
+        return cls(value) if value else None
+
+    def problem(self, name: str) -> str | None:
+        """What is wrong with it as a secret named *name*, in words that do not show it."""
+        value = self._value
+        if not isinstance(value, str) or not value.strip():
+            return f"{name} must be a non-empty string, got {type(value).__name__}"
+        if value != value.strip():
+            # A key pasted with its line break: the gateway would refuse every signature.
+            return f"{name} has spaces or a line break around it: remove them"
+        return None
+
+    def encode(self) -> bytes:
+        """The secret's UTF-8 bytes."""
+        assert isinstance(self._value, str)  # problem() said so
+        return self._value.encode()
+
+
+def check_appkey(appkey: object) -> str | None:
+    """What is wrong with *appkey*, or ``None``."""
+    if not isinstance(appkey, str) or not appkey.strip():
+        return f"appkey must be a non-empty string, got {type(appkey).__name__}"
+    if appkey != appkey.strip():
+        return f"appkey has spaces or a line break around it: {appkey!r}"
+    return None
+
+
 def _random_nonce() -> str:
     # A cryptographic source: a predictable nonce would let anyone who saw one signed
     # request guess which nonces are still unused.
@@ -118,15 +172,31 @@ class HmacSigner:
         clock: Callable[[], float] = time.time,
         nonce: Callable[[], str] = _random_nonce,
     ) -> None:
-        if not isinstance(appkey, str) or not appkey.strip():
-            msg = f"appkey must be a non-empty string, got {type(appkey).__name__}"
-            raise ConfigurationError(msg)
-        if not isinstance(secret_key, str) or not secret_key.strip():
-            # Only the type: a wrong value may still be somebody's secret.
-            msg = f"secret_key must be a non-empty string, got {type(secret_key).__name__}"
-            raise ConfigurationError(msg)
-        self.appkey = appkey
-        self._key = secret_key.encode()
+        # Wrapped before anything can raise, and the plain string dropped: a crash
+        # reporter recording this frame's locals sees "<secret>".
+        secret = Secret(secret_key)
+        del secret_key
+        self._setup(appkey, secret, clock, nonce)
+
+    @classmethod
+    def _from_secret(cls, appkey: str, secret: Secret) -> HmacSigner:
+        """A signer for a secret already wrapped (the clients wrap it first)."""
+        signer = cls.__new__(cls)
+        signer._setup(appkey, secret, time.time, _random_nonce)
+        return signer
+
+    def _setup(
+        self,
+        appkey: str,
+        secret: Secret,
+        clock: Callable[[], float],
+        nonce: Callable[[], str],
+    ) -> None:
+        problem = check_appkey(appkey) or secret.problem("secret_key")
+        if problem is not None:
+            raise ConfigurationError(problem)
+        self.appkey: str = appkey
+        self._key = secret.encode()
         self._clock = clock
         self._nonce = nonce
         self.clock_offset = 0.0
@@ -137,7 +207,19 @@ class HmacSigner:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"HmacSigner(appkey={self.appkey!r}, secret_key='***')"
+        # getattr: a half-built signer (its __init__ raised) must still show itself.
+        return f"HmacSigner(appkey={getattr(self, 'appkey', None)!r}, secret_key='***')"
+
+    def _forked(self) -> HmacSigner:
+        """A copy for a child process after ``os.fork()``: the lock may have been held
+        by a thread the child does not have."""
+        twin = HmacSigner.__new__(HmacSigner)
+        twin.appkey, twin._key = self.appkey, self._key
+        twin._clock, twin._nonce = self._clock, self._nonce
+        twin.clock_offset = self.clock_offset
+        twin._second, twin._issued = "", set()
+        twin._lock = threading.Lock()
+        return twin
 
     def signature(self, timestamp: str, nonce: str) -> str:
         """Return ``m7-sign`` for the given timestamp and nonce.

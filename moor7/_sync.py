@@ -22,7 +22,6 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
-import functools
 import os
 import threading
 import weakref
@@ -30,10 +29,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from types import TracebackType
 from typing import Any, TypeVar
 
-from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient
+from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, resolve_credentials
 from ._limits import Limiter
-from ._signing import Signer
+from ._signing import HmacSigner, Secret, Signer
 from ._sync_methods import SyncEndpoints
+from ._transport import DEFAULT_MAX_RESPONSE_SIZE
 from .exceptions import ClientClosedError, UsageError
 
 __all__ = ["Client"]
@@ -69,6 +69,10 @@ class _LoopThread:
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(ready.set)
         self.loop.run_forever()
+
+    def exited(self) -> bool:
+        """Whether interpreter exit stopped this loop (see Client._run_after_exit)."""
+        return self.stopping or self.loop.is_closed()
 
     def add_client(self, client: AsyncClient) -> None:
         with self._clients_lock:
@@ -223,34 +227,54 @@ class Client(SyncEndpoints):
         max_retries: int = DEFAULT_MAX_RETRIES,
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
+        # The secret is wrapped at once and the plain string dropped (a crash reporter
+        # records frame locals), and only the signer holding it is kept: never the
+        # secret in clear, as a functools.partial of the arguments would.
+        secret = None if secret_key is None else Secret(secret_key)
+        del secret_key
         # Built here, in the caller's thread, so that bad arguments fail at the call
         # site; the AsyncClient binds to the background loop only on its first call.
-        self._make_async_client: Callable[[], AsyncClient] = functools.partial(
-            AsyncClient,
+        self._async_client = AsyncClient(
             appkey,
-            secret_key,
             base_url=base_url,
-            signer=signer,
+            signer=resolve_credentials(appkey, secret, signer)[1],
             limiter=limiter,
             timeout=timeout,
             max_retries=max_retries,
             backoff_initial=backoff_initial,
             backoff_max=backoff_max,
+            max_response_size=max_response_size,
         )
-        self._async_client = self._make_async_client()
+        self._settings: dict[str, Any] = {
+            "base_url": base_url,
+            "limiter": limiter,
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "backoff_initial": backoff_initial,
+            "backoff_max": backoff_max,
+            "max_response_size": max_response_size,
+        }
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._closed = False
         self._finalizer: weakref.finalize[Any, Client] | None = None
         _all_clients.add(self)
 
+    def _make_async_client(self) -> AsyncClient:
+        """A new AsyncClient with this client's settings (in a child after fork)."""
+        signer = self._async_client.signer
+        if isinstance(signer, HmacSigner):
+            signer = signer._forked()  # its lock may have been held at the fork
+        return AsyncClient(self._async_client.appkey, signer=signer, **self._settings)
+
     def __repr__(self) -> str:
-        state = " closed" if self._closed else ""
-        return (
-            f"<Client appkey={self._async_client.appkey!r} "
-            f"base_url={self._async_client.base_url!r}{state}>"
-        )
+        # getattr: a half-built client (its __init__ raised) must still show itself.
+        inner = getattr(self, "_async_client", None)
+        state = " closed" if getattr(self, "_closed", False) else ""
+        appkey, base_url = getattr(inner, "appkey", None), getattr(inner, "base_url", None)
+        return f"<Client appkey={appkey!r} base_url={base_url!r}{state}>"
 
     @property
     def appkey(self) -> str:
@@ -312,11 +336,48 @@ class Client(SyncEndpoints):
 
     def _run(self, call: Callable[[AsyncClient], Coroutine[Any, Any, T]]) -> T:
         loop_thread = _get_loop_thread()
+        if loop_thread.exited():
+            return self._run_after_exit(call)
         client = self._client_for_this_process(loop_thread)
         return loop_thread.run(call(client), client.limiter)
 
+    def _run_after_exit(self, call: Callable[[AsyncClient], Awaitable[T]]) -> T:
+        """Run one call on an event loop of its own, in this thread.
+
+        moor7's loop thread stops at interpreter exit, in its own atexit handler; an
+        application's handler registered before moor7's runs after it, and may still
+        call (to flush a last report). Each such call gets a fresh client, closed after.
+        """
+        with self._lock:
+            if self._closed:
+                msg = "this client is closed; create a new one"
+                raise ClientClosedError(msg)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            msg = (
+                "the interpreter is exiting and moor7's event loop has stopped: a blocking "
+                "call cannot run from inside a running event loop now; await an AsyncClient"
+            )
+            raise ClientClosedError(msg)
+
+        async def once() -> T:
+            async with self._make_async_client() as client:
+                return await call(client)
+
+        return asyncio.run(once())
+
     def _iterate(self, make: Callable[[AsyncClient], AsyncIterator[T]]) -> Iterator[T]:
         loop_thread = _get_loop_thread()
+        if loop_thread.exited():
+            # At exit, no loop runs between two steps: every page is fetched at once.
+
+            async def every_item(client: AsyncClient) -> list[T]:
+                return [item async for item in make(client)]
+
+            return iter(self._run_after_exit(every_item))
         client = self._client_for_this_process(loop_thread)
         # Made here, in the caller's thread: the async method checks its arguments when
         # called, so a bad one raises at the call site, before anything is sent.

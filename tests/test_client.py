@@ -96,10 +96,20 @@ class TestEndpoints:
     async def test_empty_pool_and_no_groups(
         self, client: moor7.AsyncClient, gateway: FakeGateway
     ) -> None:
-        gateway.number_pool = {}
+        gateway.number_pool = {"displayNumberList": [], "serviceNumberList": []}
         gateway.groups = []
         assert await client.get_number_pool() == moor7.NumberPool()
         assert await client.list_display_number_groups() == []
+
+    @pytest.mark.parametrize("data", [{}, {"somethingElse": []}, None])
+    async def test_a_pool_without_any_of_its_lists_is_a_shape_error_not_empty(
+        self, client: moor7.AsyncClient, gateway: FakeGateway, data: Any
+    ) -> None:
+        """A CRM syncing its numbers must not conclude that the account has none."""
+        gateway.set_response(NUMBER_PATH, data)
+        with pytest.raises(moor7.ResponseShapeError) as excinfo:
+            await client.get_number_pool()
+        assert excinfo.value.request_id == gateway.calls[-1].request_id
 
     async def test_default_limiter_is_the_shared_one(self, gateway: FakeGateway) -> None:
         async with moor7.AsyncClient(DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url) as c:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import gzip
 import json
 import socket
 import struct
@@ -544,3 +545,131 @@ async def traced_after_a_round(client: moor7.AsyncClient) -> int:
     await asyncio.sleep(0)
     gc.collect()
     return tracemalloc.get_traced_memory()[0]
+
+
+class TestAnswerSize:
+    """An answer is read as a stream and stopped at max_response_size."""
+
+    async def test_a_gzip_bomb_stops_at_the_cap_having_read_no_more(
+        self, server: RawServer
+    ) -> None:
+        inflated = 64 * 1024 * 1024  # 64 MiB of zeros: about 64 KB of gzip
+        bomb = gzip.compress(b"0" * inflated, compresslevel=9)
+
+        async def gzip_bomb(
+            server: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        ) -> None:
+            await server.read_request(reader)
+            head = (
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                f"Content-Encoding: gzip\r\nContent-Length: {len(bomb)}\r\n\r\n"
+            )
+            writer.write(head.encode() + bomb)
+            await writer.drain()
+            await reader.read()  # until the client hangs up
+
+        server.handler = gzip_bomb
+        cap = 1024 * 1024
+        tracemalloc.start()
+        try:
+            async with make_client(server.url, max_response_size=cap) as client:
+                with pytest.raises(moor7.ResponseDecodeError, match="max_response_size") as excinfo:
+                    await client.get_number_pool()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert excinfo.value.status == 200
+        assert len(server.requests) == 1  # not retried: a bigger answer will not shrink
+        # The cap, a chunk past it and the bytearray's slack; never the 64 MiB.
+        assert peak < 8 * cap
+        await server.wait_idle()
+
+    async def test_a_declared_length_over_the_cap_fails_before_reading(
+        self, server: RawServer
+    ) -> None:
+        async def huge(
+            server: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        ) -> None:
+            await server.read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 999999999\r\n\r\n{")
+            await writer.drain()
+            await reader.read()
+
+        server.handler = huge
+        async with make_client(server.url, max_response_size=1000) as client:
+            with pytest.raises(moor7.ResponseDecodeError, match="larger than"):
+                await client.get_number_pool()
+
+    def test_the_default_cap_is_documented_and_configurable(self) -> None:
+        assert moor7.AsyncClient(DEMO_APPKEY, DEMO_SECRET_KEY).transport.max_response_size == (  # type: ignore[attr-defined]
+            64 * 1024 * 1024
+        )
+        with pytest.raises(moor7.ConfigurationError, match="max_response_size"):
+            moor7.AsyncClient(DEMO_APPKEY, DEMO_SECRET_KEY, max_response_size=0)
+        with pytest.raises(moor7.ConfigurationError, match="max_response_size"):
+            moor7.Client(DEMO_APPKEY, DEMO_SECRET_KEY, max_response_size=-1)
+
+
+class TestRedirectsAndCharsets:
+    async def test_a_redirect_is_an_error_naming_it_never_a_decoded_body(
+        self, server: RawServer
+    ) -> None:
+        async def redirect(
+            server: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        ) -> None:
+            await server.read_request(reader)
+            body = envelope(SAMPLE_NUMBER_POOL)  # a body that would decode, if read
+            writer.write(
+                b"HTTP/1.1 301 Moved Permanently\r\n"
+                b"Location: https://user:hunter2@v7openapi.7moor.com/openapi/v1/call/query/number\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+
+        error, _ = await fail(server, redirect)
+        assert type(error) is moor7.APIError
+        assert error.status == 301
+        assert "redirect" in str(error)
+        assert "https://v7openapi.7moor.com/openapi/v1/call/query/number" in str(error)
+        assert "hunter2" not in str(error)
+        assert len(server.requests) == 1
+
+    async def test_a_declared_gbk_charset_is_honoured(self, server: RawServer) -> None:
+        groups = [{"_id": "g1", "name": "客服号码组"}]
+        body = json.dumps(
+            {"success": True, "code": "200", "data": groups}, ensure_ascii=False
+        ).encode("gbk")
+
+        async def gbk(
+            server: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        ) -> None:
+            await server.read_request(reader)
+            writer.write(http_response("200 OK", body, "application/json; charset=GBK"))
+            await writer.drain()
+
+        server.handler = gbk
+        async with make_client(server.url) as client:
+            (group,) = await client.list_display_number_groups()
+        assert group.name == "客服号码组"
+
+    async def test_an_unknown_charset_is_a_decode_error(self, server: RawServer) -> None:
+        async def unknown(
+            server: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        ) -> None:
+            await server.read_request(reader)
+            writer.write(http_response("200 OK", envelope([]), "application/json; charset=x-nope"))
+            await writer.drain()
+
+        error, _ = await fail(server, unknown)
+        assert isinstance(error, moor7.ResponseDecodeError)
+
+
+class TestRetryAfterZero:
+    async def test_retry_after_zero_or_past_means_retry_now(self) -> None:
+        async with FakeGateway() as gateway, make_client(gateway.url) as client:
+            refusal = {"success": False, "code": "429", "message": "账户限流"}
+            for value in ("0", "-5", "Wed, 21 Oct 2015 07:28:00 GMT"):
+                gateway.respond_next(429, refusal, headers={"Retry-After": value})
+                await client.get_number_pool()
+            assert [call.status for call in gateway.calls] == [429, 200] * 3

@@ -7,7 +7,15 @@ the command line's output and errors.
 
 from __future__ import annotations
 
+import gc
+import inspect
 import logging
+import pickle
+import subprocess
+import sys
+import textwrap
+import traceback
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +24,7 @@ from moor7._cli import main
 from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway, Fault
 
 SIP_PASSWORD = "123456Aa"  # the sample SIP number's
+MOOR7_DIR = str(Path(moor7.__file__).parent)
 
 
 def assert_clean(text: str, signatures: list[str]) -> None:
@@ -82,3 +91,130 @@ class TestEverythingAUserSees:
         captured = capsys.readouterr()
         assert "AuthenticationError" in captured.err
         assert_clean(captured.out + captured.err, signatures)
+
+
+def reachable_strings(root: object, limit: int = 20_000) -> list[str]:
+    """Every str reachable from *root* through the garbage collector's references."""
+    seen: set[int] = set()
+    found: list[str] = []
+    todo = [root]
+    while todo and len(seen) < limit:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, type) or inspect.ismodule(obj):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, str):
+            found.append(obj)
+            continue
+        todo.extend(gc.get_referents(obj))
+    return found
+
+
+class TestCrashReports:
+    """What a crash reporter records: frame locals, and repr() of what they hold."""
+
+    def test_a_mistyped_base_url_does_not_leave_the_secret_in_a_local(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("MOOR7_SECRET_KEY", DEMO_SECRET_KEY)
+        monkeypatch.setenv("MOOR7_BASE_URL", "htps://v7openapi.7moor.com")
+        for make in (moor7.AsyncClient, moor7.Client):
+            with pytest.raises(moor7.ConfigurationError) as excinfo:
+                make(DEMO_APPKEY)
+            report = traceback.TracebackException.from_exception(excinfo.value, capture_locals=True)
+            assert_clean("".join(report.format()), [])
+
+    @pytest.mark.parametrize(
+        "arguments",
+        [
+            {"base_url": "ftp://x"},
+            {"timeout": -1},
+            {"limiter": object()},
+            {"max_retries": -1},
+        ],
+    )
+    def test_a_secret_passed_in_is_hidden_in_every_frame_of_ours(
+        self, arguments: dict[str, object]
+    ) -> None:
+        for make in (moor7.AsyncClient, moor7.Client):
+            with pytest.raises(moor7.ConfigurationError) as excinfo:
+                make(DEMO_APPKEY, DEMO_SECRET_KEY, **arguments)
+            # Only moor7's frames: the test's own frame holds the constant it passed.
+            tb = excinfo.value.__traceback__
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename.startswith(MOOR7_DIR):
+                    text = "".join(f"{k}={v!r}" for k, v in tb.tb_frame.f_locals.items())
+                    assert_clean(text, [])
+                tb = tb.tb_next
+
+    def test_a_bad_secret_is_not_in_the_signers_frame(self) -> None:
+        with pytest.raises(moor7.ConfigurationError) as excinfo:
+            moor7.HmacSigner(DEMO_APPKEY, DEMO_SECRET_KEY + " ")
+        report = traceback.TracebackException.from_exception(excinfo.value, capture_locals=True)
+        lines = [line for line in report.format() if "_signing.py" in line or "=" in line]
+        assert lines
+        assert_clean("".join(report.format()).replace(repr(DEMO_SECRET_KEY + " "), ""), [])
+
+    @pytest.mark.parametrize(
+        "cls", [moor7.AsyncClient, moor7.Client, moor7.HmacSigner, moor7.AiohttpTransport]
+    )
+    def test_repr_of_a_half_built_object_works(self, cls: type) -> None:
+        half_built = cls.__new__(cls)
+        text = repr(half_built)
+        assert cls.__name__ in text
+
+    def test_the_sync_client_keeps_no_secret_in_clear(self) -> None:
+        secret = "".join(reversed(DEMO_SECRET_KEY))  # not interned as the constant is
+        client = moor7.Client(DEMO_APPKEY, secret)
+        try:
+            assert secret not in reachable_strings(client)
+            assert secret not in repr(vars(client))
+        finally:
+            client.close()
+
+    def test_a_secret_is_never_pickled(self) -> None:
+        from moor7._signing import Secret
+
+        with pytest.raises(TypeError, match="not pickled"):
+            pickle.dumps(Secret(DEMO_SECRET_KEY))
+
+
+class TestExit:
+    def test_a_call_from_an_atexit_handler_registered_before_moor7s_works(
+        self, tmp_path: Path
+    ) -> None:
+        script = tmp_path / "job.py"
+        script.write_text(
+            textwrap.dedent(
+                f"""
+                import atexit
+                import moor7
+                from moor7.testing import FakeGateway
+
+                gateway = FakeGateway().__enter__()  # serves until the process ends
+                client = moor7.Client(
+                    {DEMO_APPKEY!r}, {DEMO_SECRET_KEY!r}, base_url=gateway.url
+                )
+
+                def flush_last_report():
+                    # Registered before moor7's own handler (made at the first call),
+                    # so it runs after moor7 stopped its event loop.
+                    pool = client.get_number_pool()
+                    agents = list(client.list_agents())
+                    print("at exit:", len(pool.display_numbers), len(agents), flush=True)
+
+                atexit.register(flush_last_report)
+                print("groups:", len(client.list_display_number_groups()), flush=True)
+                """
+            )
+        )
+        result = subprocess.run(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "-W", "error", str(script)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == ["groups: 1", "at exit: 1 5"]
+        assert result.stderr == ""

@@ -105,7 +105,7 @@ class Endpoint(Generic[R]):
                     status=envelope.status,
                     request_id=envelope.request_id,
                 )
-            result = _structure(envelope, self.result)
+            result = _structure(envelope, self.result, self.data_required)
         # Every result carries the request id the same way, models and lists alike. The
         # result was made just now and nobody else holds it: set the attribute in place
         # (attrs' recipe for frozen classes) rather than copy it.
@@ -113,11 +113,25 @@ class Endpoint(Generic[R]):
         return result  # type: ignore[no-any-return]  # structure() is typed Any
 
 
-def _structure(envelope: Envelope, type_: Any) -> Any:
+def _structure(envelope: Envelope, type_: Any, data_required: bool) -> Any:
     # Imported here: cattrs and the converter load with the first answer, not with
     # `import moor7` (and once imported, this is a dictionary lookup).
-    from moor7._convert import MissingRuleError, describe_error, structure
+    from moor7._convert import MissingRuleError, describe_error, structure, wire_keys
 
+    data = envelope.data
+    if data_required and isinstance(data, Mapping) and attrs.has(type_):
+        expected = wire_keys(type_)
+        if not expected.intersection(data):
+            # An object with none of the fields (a number pool without any of its three
+            # lists) would decode to an empty result: a CRM syncing its numbers would
+            # conclude the account has none.
+            names = ", ".join(sorted(expected))
+            raise ResponseShapeError(
+                f"the answer's data holds none of the fields expected ({names})",
+                path=envelope.path,
+                status=envelope.status,
+                request_id=envelope.request_id,
+            )
     try:
         return structure(envelope.data, type_)
     except MissingRuleError:
