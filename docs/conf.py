@@ -63,7 +63,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (
         r"py:.*",
-        r"(asyncio|collections\.abc|contextlib|datetime|enum|time|typing|aiohttp|redis|multidict)\..+",
+        r"(asyncio|collections\.abc|contextlib|datetime|enum|ssl|time|typing|aiohttp|redis|multidict)\..+",
     ),
     # The type variable of a generic base (ResultList[T]): nothing to link to.
     (r"py:.*", r"moor7\._\w+(\._\w+)*\.[TRE]"),

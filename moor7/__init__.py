@@ -14,6 +14,7 @@ models, signing, retries and the account quota built in::
 
 from __future__ import annotations
 
+import logging
 import typing
 
 from ._client import DEFAULT_BASE_URL, AsyncClient
@@ -63,6 +64,7 @@ from .exceptions import (
     ClientClosedError,
     ConfigurationError,
     ConnectError,
+    DeadlineExceeded,
     InvalidResponseError,
     LimiterUnavailableError,
     Moor7Error,
@@ -98,6 +100,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectError",
     "DEFAULT_BASE_URL",
+    "DeadlineExceeded",
     "HmacSigner",
     "HttpResponse",
     "ImSessionReport",
@@ -148,6 +151,11 @@ __all__ = [
     "default_limiter",
 ]
 
+
+# A library logs, and the application decides where it goes: without this, Python's
+# last-resort handler would print moor7's warnings to stderr in a program that
+# configured no logging (and into gunicorn's logs).
+logging.getLogger("moor7").addHandler(logging.NullHandler())
 
 if typing.TYPE_CHECKING:
     __version__: str

@@ -26,6 +26,8 @@ client of the process, and cattrs and stamina are imported when first needed, so
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import inspect
 import json
@@ -34,6 +36,7 @@ import math
 import os
 import platform
 import re
+import ssl
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -54,13 +57,20 @@ from ._endpoints import (
 )
 from ._envelope import Envelope, clock_skew_seconds, parse_response
 from ._limits import Limiter, default_limiter
-from ._retries import after_failure, retry_wait, worth_one_more_attempt
+from ._retries import Call, after_failure, quiet_stamina, worth_one_more_attempt
 from ._signing import HmacSigner, OutgoingRequest, Secret, Signer, check_appkey
-from ._transport import DEFAULT_MAX_RESPONSE_SIZE, AiohttpTransport, HttpResponse, Transport
+from ._transport import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    AiohttpTransport,
+    HttpResponse,
+    Transport,
+)
 from .exceptions import (
     AuthenticationError,
     ClientClosedError,
     ConfigurationError,
+    RequestTimeout,
 )
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncClient"]
@@ -70,7 +80,10 @@ log = logging.getLogger("moor7")
 R = TypeVar("R")
 
 #: The documented host of the V7 OpenAPI.
-DEFAULT_BASE_URL: Final = "http://v7openapi.7moor.com"
+#: Over TLS: answers hold SIP passwords and customers' data, which must not cross networks
+#: in clear (the docs' examples use http:// for most families, https:// for im-report,
+#: so the host serves both). http:// only when a user asks for it.
+DEFAULT_BASE_URL: Final = "https://v7openapi.7moor.com"
 
 # V7 paths are plain: letters, digits and a few marks, no query string (parameters go in
 # the JSON body). Anything else is a mistake, or an attempt to smuggle a header or host.
@@ -137,6 +150,10 @@ def resolve_credentials(
 
 def _check_timeout(timeout: float | None) -> float | None:
     return None if timeout is None else seconds("timeout", timeout)
+
+
+def _check_deadline(deadline: float | None) -> float | None:
+    return None if deadline is None else seconds("deadline", deadline)
 
 
 def _check_retries(max_retries: int) -> int:
@@ -254,18 +271,30 @@ class AsyncClient(AsyncEndpoints):
         secret_key: The account's ``secretKey``. Default: ``MOOR7_SECRET_KEY``. Not
             needed when ``signer`` is given.
         base_url: The gateway. Default: ``MOOR7_BASE_URL``, then
-            ``http://v7openapi.7moor.com``.
+            ``https://v7openapi.7moor.com``.
         signer: Signs each attempt. Default: :class:`HmacSigner` with the credentials.
         limiter: Keeps the account within its quota. Default: the process-wide
             :func:`default_limiter` (20 calls per rolling minute per account).
         timeout: Seconds for one attempt, from sending to the last byte of the answer;
             ``None`` for no limit.
+        deadline: Seconds for a whole call: the wait for a quota slot, every attempt
+            and every backoff; ``None`` (the default) for no limit. A call that cannot
+            finish in time fails at once with :class:`~moor7.DeadlineExceeded`, without
+            sending what could no longer finish and without taking a quota slot for
+            nothing.
         max_retries: How many times a failed call is tried again: a query after
             connection errors, timeouts, 5xx and over-quota answers; an action only
             when the gateway certainly did not act (see :class:`CallKind`).
         backoff_initial: Seconds before the first retry; it doubles each retry (plus
             jitter) up to ``backoff_max``. A ``Retry-After`` from the gateway wins.
         backoff_max: The longest wait between two attempts.
+        max_response_size: The largest answer read, in bytes after decompression
+            (64 MiB); a larger one raises :class:`~moor7.ResponseDecodeError`.
+        proxy: The proxy for every call, e.g. ``"http://proxy:3128"``; default: the
+            environment's (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``).
+        verify: ``True`` to verify the gateway's TLS certificate, an
+            ``ssl.SSLContext`` of your own (a CA bundle), or ``False``.
+        max_connections: The most connections open at once (100).
         session: An ``aiohttp.ClientSession`` to share with the rest of the
             application. The client then does not close it.
         transport: Moves each attempt's bytes (default: :class:`AiohttpTransport`
@@ -284,10 +313,14 @@ class AsyncClient(AsyncEndpoints):
         signer: Signer | None = None,
         limiter: Limiter | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        proxy: str | None = None,
+        verify: ssl.SSLContext | bool = True,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
         session: aiohttp.ClientSession | None = None,
         transport: Transport | None = None,
     ) -> None:
@@ -295,11 +328,27 @@ class AsyncClient(AsyncEndpoints):
         # a crash reporter that records this frame's locals sees "<secret>".
         secret = None if secret_key is None else Secret(secret_key)
         del secret_key
-        response_limit = whole_number("max_response_size", max_response_size, least=1)
         if transport is None:
-            transport = AiohttpTransport(session, max_response_size=response_limit)
+            transport = AiohttpTransport(
+                session,
+                max_response_size=max_response_size,
+                proxy=proxy,
+                verify=verify,
+                max_connections=max_connections,
+            )
         elif session is not None:
             msg = "pass session or transport, not both: the transport holds the session"
+            raise ConfigurationError(msg)
+        elif (
+            proxy is not None
+            or verify is not True
+            or max_connections != DEFAULT_MAX_CONNECTIONS
+            or max_response_size != DEFAULT_MAX_RESPONSE_SIZE
+        ):
+            msg = (
+                "proxy=, verify=, max_connections= and max_response_size= configure the "
+                "default transport: give them to your transport instead"
+            )
             raise ConfigurationError(msg)
         elif not isinstance(transport, Transport):
             msg = (
@@ -317,6 +366,7 @@ class AsyncClient(AsyncEndpoints):
             _resolve(base_url, "MOOR7_BASE_URL") or DEFAULT_BASE_URL
         )
         self.timeout: float | None = _check_timeout(timeout)
+        self.deadline: float | None = _check_deadline(deadline)
         self.max_retries: int = _check_retries(max_retries)
         self._backoff_initial = seconds("backoff_initial", backoff_initial, zero_ok=True)
         self._backoff_max = seconds("backoff_max", backoff_max, zero_ok=True)
@@ -326,6 +376,11 @@ class AsyncClient(AsyncEndpoints):
         self.limiter: Limiter = limiter if limiter is not None else default_limiter()
         self.transport: Transport = transport
         self._closed = False
+        # This client's calls (their tasks), and those of them with an attempt in
+        # flight: aclose() ends the others' waits for a slot or a backoff at once.
+        self._calls: set[asyncio.Task[Any]] = set()
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._cancelled_by_close: set[asyncio.Task[Any]] = set()
         self._base_headers = {"content-type": "application/json", "user-agent": _user_agent()}
 
     def __repr__(self) -> str:
@@ -361,6 +416,14 @@ class AsyncClient(AsyncEndpoints):
         A session passed in with ``session=`` is left open: it belongs to the caller.
         """
         self._closed = True
+        # Calls waiting for a quota slot or a backoff end now, with ClientClosedError
+        # (an application shutting down must not wait up to a minute for a slot); calls
+        # in flight finish or fail as the transport closes.
+        current = asyncio.current_task()
+        for task in self._calls - self._in_flight:
+            if task is not current and not task.done():
+                self._cancelled_by_close.add(task)
+                task.cancel()
         await self.transport.aclose()
 
     # -- any endpoint ----------------------------------------------------------------
@@ -373,6 +436,7 @@ class AsyncClient(AsyncEndpoints):
         kind: CallKind | str | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Any:
         """Call any V7 OpenAPI endpoint, with the same signing, quota, retries and errors.
 
@@ -393,6 +457,8 @@ class AsyncClient(AsyncEndpoints):
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call, overriding the client's; ``None``
+                for no limit.
 
         Returns:
             The envelope's ``data``, decoded from JSON as it came.
@@ -403,7 +469,7 @@ class AsyncClient(AsyncEndpoints):
         if kind is None:
             kind = declared_kind(path) if isinstance(path, str) else None
         call_kind = CallKind.ACTION if kind is None else choice("kind", kind, CallKind)
-        envelope = await self._send(path, call_kind, body, timeout, max_retries)
+        envelope = await self._send(path, call_kind, body, timeout, max_retries, deadline)
         return envelope.data
 
     # -- the pipeline ----------------------------------------------------------------
@@ -415,8 +481,11 @@ class AsyncClient(AsyncEndpoints):
         *,
         timeout: float | UseClientDefault | None,
         max_retries: int | None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> R:
-        envelope = await self._send(endpoint.path, endpoint.kind, body, timeout, max_retries)
+        envelope = await self._send(
+            endpoint.path, endpoint.kind, body, timeout, max_retries, deadline
+        )
         return endpoint.decode(envelope)
 
     async def _send(
@@ -426,6 +495,7 @@ class AsyncClient(AsyncEndpoints):
         body: Mapping[str, Any] | None,
         timeout: float | UseClientDefault | None,
         max_retries: int | None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Envelope:
         path = _check_path(path)
         payload = _encode_body(body)
@@ -433,79 +503,122 @@ class AsyncClient(AsyncEndpoints):
             self.timeout if isinstance(timeout, UseClientDefault) else _check_timeout(timeout)
         )
         retries = self.max_retries if max_retries is None else _check_retries(max_retries)
+        budget = (
+            self.deadline if isinstance(deadline, UseClientDefault) else _check_deadline(deadline)
+        )
         if self._closed:
             msg = "this client is closed; create a new one"
             raise ClientClosedError(msg)
+        call = Call(
+            kind=kind,
+            timeout=attempt_timeout,
+            retries=retries,
+            expires=None if budget is None else time.monotonic() + budget,
+            backoff_initial=self._backoff_initial,
+            backoff_max=self._backoff_max,
+        )
         request = OutgoingRequest("POST", self.base_url + path, path, payload)
-        return await self._send_handling_auth(request, kind, attempt_timeout, retries)
-
-    async def _send_handling_auth(
-        self, request: OutgoingRequest, kind: CallKind, timeout: float | None, retries: int
-    ) -> Envelope:
+        task = asyncio.current_task()
+        if task is not None:
+            self._calls.add(task)
         try:
-            return await self._send_handling_retries(request, kind, timeout, retries)
+            return await self._send_handling_auth(request, call)
+        except asyncio.CancelledError:
+            if task is None or task not in self._cancelled_by_close:
+                raise
+            # aclose() ended this call while it waited for a slot or a backoff.
+            self._cancelled_by_close.discard(task)
+            uncancel = getattr(task, "uncancel", None)  # Python 3.11+
+            if uncancel is not None:
+                uncancel()
+            msg = "the client was closed while the call was waiting"
+            raise ClientClosedError(msg) from None
+        finally:
+            if task is not None:
+                self._calls.discard(task)
+                self._in_flight.discard(task)
+
+    async def _send_handling_auth(self, request: OutgoingRequest, call: Call) -> Envelope:
+        try:
+            return await self._send_handling_retries(request, call)
         except AuthenticationError as exc:
             if not worth_one_more_attempt(exc):
                 raise
         attempt = OutgoingRequest(request.method, request.url, request.path, request.body, 2)
-        return await self._send_handling_retries(attempt, kind, timeout, retries=0)
+        return await self._send_handling_retries(attempt, call.with_no_retries())
 
-    async def _send_handling_retries(
-        self, request: OutgoingRequest, kind: CallKind, timeout: float | None, retries: int
-    ) -> Envelope:
+    async def _send_handling_retries(self, request: OutgoingRequest, call: Call) -> Envelope:
         # The first attempt runs outside stamina: setting up its retry loop (tenacity's
         # machinery) costs ~20 us a call, as much as structuring a small pool, and most
         # calls succeed at once. A failure worth retrying is handed to stamina below as its
         # first attempt's outcome, so backoff, retry logging and stamina's testing and
         # activation switches see exactly the attempts they would have.
         try:
-            return await self._send_single_attempt(request, timeout)
+            return await self._send_single_attempt(request, call)
         except Exception as exc:
             # max_retries=0 never reaches stamina: its global testing switch would add
             # attempts to a call the caller asked to send once.
-            if retries == 0 or not retry_wait(kind, exc):
+            if call.retries == 0 or not call.next_wait(exc, request):
+                call.raise_if_past_deadline(exc, request)
                 raise
             first_failure = exc
         # Imported on the first retry only: stamina and tenacity are not needed before.
         import stamina
 
-        async for attempt in stamina.retry_context(
-            on=functools.partial(retry_wait, kind),
-            attempts=retries + 1,
-            timeout=None,  # bounded by attempts x (timeout + backoff) instead
-            wait_initial=self._backoff_initial,
-            wait_max=self._backoff_max,
-            wait_jitter=self._backoff_initial,
-        ):
-            with attempt:
-                if attempt.num == 1:
-                    raise first_failure  # already tried above; stamina decides what next
-                retry = OutgoingRequest(
-                    request.method, request.url, request.path, request.body, attempt.num
-                )
-                return await self._send_single_attempt(retry, timeout)
+        try:
+            with quiet_stamina():
+                async for attempt in stamina.retry_context(
+                    on=functools.partial(call.next_wait, request=request),
+                    attempts=call.retries + 1,
+                    timeout=None,  # the call's deadline bounds it instead (Call.next_wait)
+                    # Call.next_wait returns every wait: these are never used.
+                    wait_initial=0,
+                    wait_max=0,
+                    wait_jitter=0,
+                ):
+                    with attempt:
+                        if attempt.num == 1:
+                            raise first_failure  # already tried above; stamina decides next
+                        retry = OutgoingRequest(
+                            request.method, request.url, request.path, request.body, attempt.num
+                        )
+                        return await self._send_single_attempt(retry, call)
+        except Exception as exc:
+            call.raise_if_past_deadline(exc, request)
+            raise
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
 
-    async def _send_single_attempt(
-        self, request: OutgoingRequest, timeout: float | None
-    ) -> Envelope:
-        async with self.limiter.acquire(self.appkey):
+    async def _send_single_attempt(self, request: OutgoingRequest, call: Call) -> Envelope:
+        async with contextlib.AsyncExitStack() as stack:
+            await self._wait_for_slot(stack, request, call)
             if self._closed:
                 # Closed while this call waited for a slot or for its retry.
                 msg = "the client was closed while the call was waiting"
                 raise ClientClosedError(msg)
+            timeout = call.attempt_timeout(request)
             # Signed inside the limiter, right before sending: a wait for a slot must not
             # age the timestamp, and each attempt needs a nonce of its own.
             signed_offset = getattr(self.signer, "clock_offset", 0.0)
             headers = await self._sign(request)
             started = time.monotonic()
+            task = asyncio.current_task()
+            if task is not None:
+                self._in_flight.add(task)  # aclose() lets it finish or fail on its own
             try:
+                call.sent = True
                 response = await self.transport.send(
                     request, {**self._base_headers, **headers}, timeout
                 )
+            except RequestTimeout as exc:
+                self._log(request, started, type(exc).__name__)
+                call.raise_if_past_deadline(exc, request)
+                raise
             except Exception as exc:
                 self._log(request, started, type(exc).__name__)
                 raise
+            finally:
+                if task is not None:
+                    self._in_flight.discard(task)
         try:
             envelope = self._parse(request, response, headers)
         except Exception as exc:
@@ -520,6 +633,25 @@ class AsyncClient(AsyncEndpoints):
             raise
         self._log(request, started, response.status, envelope.request_id)
         return envelope
+
+    async def _wait_for_slot(
+        self, stack: contextlib.AsyncExitStack, request: OutgoingRequest, call: Call
+    ) -> None:
+        """Enter the limiter for this attempt, within the call's deadline."""
+        slot = self.limiter.acquire(self.appkey)
+        if call.expires is None:
+            await stack.enter_async_context(slot)
+            return
+        remaining = call.expires - time.monotonic()
+        expected = getattr(self.limiter, "expected_wait", None)
+        if remaining <= 0 or (expected is not None and expected(self.appkey) >= remaining):
+            # The slot frees too late: fail now, not when the deadline has passed.
+            raise call.deadline_error(request, "no quota slot frees before the deadline")
+        try:
+            # Cancelled at the deadline, the wait leaves the queue and takes no slot.
+            await asyncio.wait_for(stack.enter_async_context(slot), remaining)
+        except asyncio.TimeoutError:
+            raise call.deadline_error(request, "no quota slot freed before the deadline") from None
 
     def _parse(
         self, request: OutgoingRequest, response: HttpResponse, headers: Mapping[str, str]

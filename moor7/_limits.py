@@ -55,6 +55,11 @@ class Limiter(Protocol):
     When the gateway answers over-quota anyway, the client awaits
     ``pause(account, retry_after)`` so that the account's next calls wait.
 
+    A limiter may also offer ``expected_wait(account) -> float``, a lower bound of the
+    seconds until a slot (see :meth:`LocalLimiter.expected_wait`): a call with a
+    ``deadline`` that the wait would pass then fails at once instead of waiting. Without
+    it, the call waits until its deadline and fails then, having taken no slot.
+
     One limiter may serve several event loops of a process at once: the sync
     :class:`~moor7.Client` runs its calls on a background loop. A limiter whose waiters
     queue across loops may also offer ``loop_blocked(loop)``, a context manager (see
@@ -246,6 +251,31 @@ class LocalLimiter:
                 return 0
             window.prune(self._clock() - self.period)
             return len(window.finished) + window.in_flight_count
+
+    def expected_wait(self, account: str) -> float:
+        """Seconds at least until a call of *account* asked for now could take a slot.
+
+        The optional :class:`Limiter` hook a call's ``deadline`` consults, to fail at
+        once instead of waiting for a slot that frees too late. A lower bound: calls in
+        flight may finish later than it assumes, never earlier.
+        """
+        with self._lock:
+            window = self._windows.get(account)
+            if window is None:
+                return 0.0
+            now = self._clock()
+            window.prune(now - self.period)
+            paused = max(0.0, window.paused_until - now)
+            # The slot this call would take: after the waiters ahead of it.
+            needed = len(window.finished) + window.in_flight_count + len(window.waiters)
+            needed -= self.max_calls
+            if needed < 0:
+                return paused
+            if needed < len(window.finished):
+                return max(paused, window.finished[needed] + self.period - now)
+            # It needs a slot held by a call still in flight: a whole period after that
+            # call finishes, which is not before a period from now.
+            return max(paused, self.period)
 
     @contextlib.contextmanager
     def loop_blocked(self, loop: asyncio.AbstractEventLoop) -> Iterator[None]:

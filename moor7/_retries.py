@@ -23,26 +23,43 @@ A failed attempt of a call can lead to three things, decided here and nowhere el
    anything else                 no     no      retrying cannot change the answer
    ============================  =====  ======  ==========================================
 
-Every attempt, retries included, is signed afresh and takes a slot of the quota.
+Every attempt, retries included, is signed afresh and takes a slot of the quota. A
+call's ``deadline`` bounds all of it (:class:`Call`): a retry whose wait would end past
+the deadline is not waited for, and an attempt never runs past it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
+import random
+import time
+from collections.abc import Iterator
+
+import attrs
 
 from ._endpoints import CallKind
 from ._limits import Limiter
-from ._signing import HmacSigner, Signer
+from ._signing import HmacSigner, OutgoingRequest, Signer
 from .exceptions import (
     CLOCK_SKEW_NOTICE,
     AuthenticationError,
     ConnectError,
+    DeadlineExceeded,
     RateLimitError,
     ServerError,
     TransportError,
 )
 
-__all__ = ["RETRY_AFTER_CAP", "after_failure", "retry_wait", "worth_one_more_attempt"]
+__all__ = [
+    "RETRY_AFTER_CAP",
+    "Call",
+    "after_failure",
+    "quiet_stamina",
+    "retry_wait",
+    "worth_one_more_attempt",
+]
 
 log = logging.getLogger("moor7")
 
@@ -117,3 +134,128 @@ def retry_wait(kind: CallKind, exc: Exception) -> bool | float:
     if kind is CallKind.ACTION:
         return False
     return isinstance(exc, (TransportError, ServerError))
+
+
+def backoff(failures: int, initial: float, maximum: float) -> float:
+    """Seconds before retry number *failures*: doubling from *initial*, plus a jitter
+    of up to *initial* (so clients do not retry in step), at most *maximum*. The same
+    curve as stamina's ``wait_initial``, ``wait_max``, ``wait_jitter``."""
+    jitter = random.uniform(0, initial)  # noqa: S311 - spreading retries, not a secret
+    return float(min(maximum, initial * 2 ** (failures - 1) + jitter))
+
+
+@attrs.define
+class Call:
+    """One call's retry budget and deadline, consulted after each failed attempt.
+
+    Attributes:
+        kind: Query or action.
+        timeout: Seconds for one attempt (``None``: no limit).
+        retries: The most retries.
+        expires: When the deadline passes, in ``time.monotonic()`` seconds (``None``:
+            never).
+        sent: Whether an attempt was sent.
+    """
+
+    kind: CallKind
+    timeout: float | None
+    retries: int
+    expires: float | None
+    backoff_initial: float
+    backoff_max: float
+    sent: bool = False
+    failures: int = 0
+    # A retry was declined because it would start after the deadline.
+    too_late: bool = False
+    _last: tuple[Exception, bool | float] | None = None
+
+    def with_no_retries(self) -> Call:
+        """The same call, for one attempt more (after an authentication rejection)."""
+        return attrs.evolve(self, retries=0, failures=0, too_late=False, last=None)
+
+    def next_wait(self, exc: Exception, request: OutgoingRequest) -> bool | float:
+        """stamina's hook: seconds to wait before retrying after *exc*, or ``False``.
+
+        The first attempt's failure is asked about twice (before stamina, then as the
+        outcome stamina is handed): the same answer both times.
+        """
+        if self._last is not None and self._last[0] is exc:
+            return self._last[1]
+        self.failures += 1
+        wait: bool | float = retry_wait(self.kind, exc)
+        if wait is not False:
+            seconds = (
+                backoff(self.failures, self.backoff_initial, self.backoff_max)
+                if wait is True
+                else float(wait)
+            )
+            if self.expires is not None and time.monotonic() + seconds >= self.expires:
+                wait = False  # the retry would start too late; raise_if_past_deadline says so
+                self.too_late = True
+            else:
+                wait = max(seconds, _AT_ONCE)
+                log.info(
+                    "POST %s failed (%s); retry %d in %.2fs",
+                    request.path,
+                    type(exc).__name__,
+                    self.failures,
+                    wait,
+                )
+        self._last = (exc, wait)
+        return wait
+
+    def attempt_timeout(self, request: OutgoingRequest) -> float | None:
+        """The attempt's timeout: the client's, cut to what is left of the deadline."""
+        if self.expires is None:
+            return self.timeout
+        remaining = self.expires - time.monotonic()
+        if remaining <= 0:
+            raise self.deadline_error(request, "the deadline passed before the attempt")
+        return remaining if self.timeout is None else min(self.timeout, remaining)
+
+    def raise_if_past_deadline(self, exc: Exception, request: OutgoingRequest) -> None:
+        """Raise :class:`DeadlineExceeded` from *exc* if the deadline is why it ends here:
+        a retry it would have had starts too late, or the deadline cut the attempt."""
+        if self.expires is None or isinstance(exc, DeadlineExceeded):
+            return
+        cut = isinstance(exc, TransportError) and time.monotonic() >= self.expires - 0.001
+        if self.too_late or cut:
+            what = (
+                "the next retry would start after the deadline"
+                if self.too_late
+                else "the deadline cut the attempt"
+            )
+            raise self.deadline_error(request, f"{what} (after {type(exc).__name__})") from exc
+
+    def deadline_error(self, request: OutgoingRequest, why: str) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            f"the call's deadline cannot be met: {why}", path=request.path, sent=self.sent
+        )
+
+
+# Set while moor7 runs its retry loop: stamina's own log records are then dropped, since
+# moor7 logs each retry itself on the "moor7" logger (with the path and attempt), and a
+# program that configured no logging would see stamina's bare "stamina.retry_scheduled"
+# on stderr. Other code's stamina records pass untouched.
+_retrying: contextvars.ContextVar[bool] = contextvars.ContextVar("moor7_retrying", default=False)
+
+
+class _DropMoor7Retries(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _retrying.get()
+
+
+_stamina_filter = _DropMoor7Retries()
+
+
+@contextlib.contextmanager
+def quiet_stamina() -> Iterator[None]:
+    """Inside: stamina's log records of this task are dropped (moor7 logs its own)."""
+    stamina_log = logging.getLogger("stamina")
+    if _stamina_filter not in stamina_log.filters:
+        stamina_log.addFilter(_stamina_filter)
+    token = _retrying.set(True)
+    try:
+        yield
+    finally:
+        _retrying.reset(token)

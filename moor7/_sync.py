@@ -23,6 +23,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import os
+import ssl
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
@@ -33,7 +34,7 @@ from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, resolve_
 from ._limits import Limiter
 from ._signing import HmacSigner, Secret, Signer
 from ._sync_methods import SyncEndpoints
-from ._transport import DEFAULT_MAX_RESPONSE_SIZE
+from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_SIZE, AiohttpTransport
 from .exceptions import ClientClosedError, UsageError
 
 __all__ = ["Client"]
@@ -204,12 +205,23 @@ class Client(SyncEndpoints):
         limiter: Keeps the account within its quota. Default: the process-wide
             :func:`default_limiter`.
         timeout: Seconds for one attempt; ``None`` for no limit.
-        max_retries: How many times a failed call is tried again.
+        deadline: Seconds for a whole call (quota wait, attempts, backoffs); ``None``
+            for no limit. A call that cannot finish in time raises
+            :class:`~moor7.DeadlineExceeded` at once.
+        max_retries: How many times a failed call is tried again (an action only when
+            the gateway certainly did not act).
         backoff_initial: Seconds before the first retry.
         backoff_max: The longest wait between two attempts.
+        max_response_size: The largest answer read, in bytes after decompression.
+        proxy: The proxy for every call; default: the environment's
+            (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``).
+        verify: ``True`` to verify the gateway's TLS certificate, an
+            ``ssl.SSLContext`` of your own (a CA bundle), or ``False``.
+        max_connections: The most connections open at once (100).
 
-    There is no ``session=``: an ``aiohttp.ClientSession`` belongs to the event loop it
-    was made on, and the client's loop is private. Share one ``Client`` instead.
+    There is no ``session=`` or ``transport=``: an ``aiohttp.ClientSession`` belongs to
+    the event loop it was made on, and the client's loop is private. The transport
+    settings above reach the session it makes; share one ``Client``.
 
     Raises:
         ConfigurationError: Missing or invalid credentials or settings.
@@ -224,10 +236,14 @@ class Client(SyncEndpoints):
         signer: Signer | None = None,
         limiter: Limiter | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        proxy: str | None = None,
+        verify: ssl.SSLContext | bool = True,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         # The secret is wrapped at once and the plain string dropped (a crash reporter
         # records frame locals), and only the signer holding it is kept: never the
@@ -236,38 +252,45 @@ class Client(SyncEndpoints):
         del secret_key
         # Built here, in the caller's thread, so that bad arguments fail at the call
         # site; the AsyncClient binds to the background loop only on its first call.
-        self._async_client = AsyncClient(
-            appkey,
-            base_url=base_url,
-            signer=resolve_credentials(appkey, secret, signer)[1],
-            limiter=limiter,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff_initial=backoff_initial,
-            backoff_max=backoff_max,
-            max_response_size=max_response_size,
-        )
         self._settings: dict[str, Any] = {
             "base_url": base_url,
             "limiter": limiter,
             "timeout": timeout,
+            "deadline": deadline,
             "max_retries": max_retries,
             "backoff_initial": backoff_initial,
             "backoff_max": backoff_max,
             "max_response_size": max_response_size,
+            "proxy": proxy,
+            "verify": verify,
+            "max_connections": max_connections,
         }
+        self._async_client = AsyncClient(
+            appkey, signer=resolve_credentials(appkey, secret, signer)[1], **self._settings
+        )
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._closed = False
         self._finalizer: weakref.finalize[Any, Client] | None = None
         _all_clients.add(self)
 
-    def _make_async_client(self) -> AsyncClient:
-        """A new AsyncClient with this client's settings (in a child after fork)."""
+    def _make_async_client(self, *, at_exit: bool = False) -> AsyncClient:
+        """A new AsyncClient with this client's settings (in a child after fork, or for
+        a call at interpreter exit)."""
         signer = self._async_client.signer
         if isinstance(signer, HmacSigner):
             signer = signer._forked()  # its lock may have been held at the fork
-        return AsyncClient(self._async_client.appkey, signer=signer, **self._settings)
+        settings = dict(self._settings)
+        transport = AiohttpTransport(
+            max_response_size=settings.pop("max_response_size"),
+            proxy=settings.pop("proxy"),
+            verify=settings.pop("verify"),
+            max_connections=settings.pop("max_connections"),
+            _at_exit=at_exit,
+        )
+        return AsyncClient(
+            self._async_client.appkey, signer=signer, transport=transport, **settings
+        )
 
     def __repr__(self) -> str:
         # getattr: a half-built client (its __init__ raised) must still show itself.
@@ -364,7 +387,7 @@ class Client(SyncEndpoints):
             raise ClientClosedError(msg)
 
         async def once() -> T:
-            async with self._make_async_client() as client:
+            async with self._make_async_client(at_exit=True) as client:
                 return await call(client)
 
         return asyncio.run(once())

@@ -53,6 +53,7 @@ class SyncEndpoints:
         *,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> NumberPool:
         """Get the account's number pool (获取号码池): display, service and SIP numbers.
 
@@ -62,6 +63,8 @@ class SyncEndpoints:
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client's; ``None`` for no limit.
 
         Returns:
             The pool; its ``request_id`` identifies the call for 7moor support.
@@ -69,13 +72,16 @@ class SyncEndpoints:
         Raises:
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
-        return self._run(lambda c: c.get_number_pool(timeout=timeout, max_retries=max_retries))
+        return self._run(
+            lambda c: c.get_number_pool(timeout=timeout, max_retries=max_retries, deadline=deadline)
+        )
 
     def list_display_number_groups(
         self,
         *,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> NumberGroups:
         """List the account's display-number groups (查询外显号组).
 
@@ -86,6 +92,8 @@ class SyncEndpoints:
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client's; ``None`` for no limit.
 
         Returns:
             A ``list`` of :class:`~moor7.NumberGroup`, with the call's ``request_id``.
@@ -94,7 +102,9 @@ class SyncEndpoints:
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
         return self._run(
-            lambda c: c.list_display_number_groups(timeout=timeout, max_retries=max_retries)
+            lambda c: c.list_display_number_groups(
+                timeout=timeout, max_retries=max_retries, deadline=deadline
+            )
         )
 
     def list_sip_numbers(
@@ -104,6 +114,7 @@ class SyncEndpoints:
         *,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> SipRegistrations:
         """List the account's SIP numbers and their registrations (获取SIP号列表).
 
@@ -122,6 +133,8 @@ class SyncEndpoints:
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client's; ``None`` for no limit.
 
         Returns:
             A ``list`` of :class:`~moor7.SipRegistration`, with the call's
@@ -133,7 +146,11 @@ class SyncEndpoints:
         """
         return self._run(
             lambda c: c.list_sip_numbers(
-                number, register_statuses, timeout=timeout, max_retries=max_retries
+                number,
+                register_statuses,
+                timeout=timeout,
+                max_retries=max_retries,
+                deadline=deadline,
             )
         )
 
@@ -147,6 +164,7 @@ class SyncEndpoints:
         page_size: int = 100,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Iterator[Agent]:
         """Iterate over the account's agents (获取座席信息), filtered, page by page.
 
@@ -171,6 +189,8 @@ class SyncEndpoints:
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for each page's call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client's; ``None`` for no limit.
 
         Returns:
             An iterator of :class:`~moor7.Agent`.
@@ -189,6 +209,7 @@ class SyncEndpoints:
                 page_size=page_size,
                 timeout=timeout,
                 max_retries=max_retries,
+                deadline=deadline,
             )
         )
 
@@ -202,6 +223,7 @@ class SyncEndpoints:
         page_size: int = 100,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Iterator[AgentPage]:
         """Iterate over the pages of :meth:`~moor7.AsyncClient.list_agents` themselves.
 
@@ -223,6 +245,8 @@ class SyncEndpoints:
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for each page's call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client's; ``None`` for no limit.
 
         Returns:
             An iterator of :class:`~moor7.AgentPage` (a ``list`` of
@@ -242,6 +266,7 @@ class SyncEndpoints:
                 page_size=page_size,
                 timeout=timeout,
                 max_retries=max_retries,
+                deadline=deadline,
             )
         )
 
@@ -250,6 +275,7 @@ class SyncEndpoints:
         *,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Queues:
         """List the account's skill groups (查询账户下技能组列表), with their members.
 
@@ -259,6 +285,8 @@ class SyncEndpoints:
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client's; ``None`` for no limit.
 
         Returns:
             A ``list`` of :class:`~moor7.Queue`, with the call's ``request_id``.
@@ -266,7 +294,9 @@ class SyncEndpoints:
         Raises:
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
-        return self._run(lambda c: c.list_queues(timeout=timeout, max_retries=max_retries))
+        return self._run(
+            lambda c: c.list_queues(timeout=timeout, max_retries=max_retries, deadline=deadline)
+        )
 
     def agent_online(
         self,
@@ -276,6 +306,7 @@ class SyncEndpoints:
         status: OnlineStatus | str = OnlineStatus.IDLE,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> ActionResult:
         """Put an agent online (座席上线), ready to take calls.
 
@@ -296,6 +327,8 @@ class SyncEndpoints:
                 limit.
             max_retries: The most times it is tried again, and only when the gateway
                 certainly did not act on it.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client's; ``None`` for no limit.
 
         Returns:
             The gateway's answer; its ``raw`` is the gateway's text, e.g.
@@ -312,6 +345,7 @@ class SyncEndpoints:
                 status=status,
                 timeout=timeout,
                 max_retries=max_retries,
+                deadline=deadline,
             )
         )
 
@@ -323,6 +357,7 @@ class SyncEndpoints:
         action_id: str | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> ListenResult:
         """Listen in on an agent's call (监听), silently.
 
@@ -343,6 +378,8 @@ class SyncEndpoints:
                 limit.
             max_retries: The most times it is tried again, and only when the gateway
                 certainly did not act on it.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client's; ``None`` for no limit.
 
         Returns:
             The listening leg's media server and the gateway's echo of the request.
@@ -358,6 +395,7 @@ class SyncEndpoints:
                 action_id=action_id,
                 timeout=timeout,
                 max_retries=max_retries,
+                deadline=deadline,
             )
         )
 
@@ -371,6 +409,7 @@ class SyncEndpoints:
         queue_numbers: Iterable[str] = (),
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> ActionResult:
         """Create a preview-dialling task (创建预览外呼任务).
 
@@ -394,6 +433,8 @@ class SyncEndpoints:
                 limit.
             max_retries: The most times it is tried again, and only when the gateway
                 certainly did not act on it.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client's; ``None`` for no limit.
 
         Returns:
             The gateway's answer: the docs show no ``data`` (so no task id) in it.
@@ -411,6 +452,7 @@ class SyncEndpoints:
                 queue_numbers=queue_numbers,
                 timeout=timeout,
                 max_retries=max_retries,
+                deadline=deadline,
             )
         )
 
@@ -422,6 +464,7 @@ class SyncEndpoints:
         description: str | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> ActionResult:
         """Rename a preview-dialling task, or change its remark (更新预览外呼任务).
 
@@ -436,6 +479,8 @@ class SyncEndpoints:
                 limit.
             max_retries: The most times it is tried again, and only when the gateway
                 certainly did not act on it.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client's; ``None`` for no limit.
 
         Returns:
             The gateway's answer.
@@ -451,6 +496,7 @@ class SyncEndpoints:
                 description=description,
                 timeout=timeout,
                 max_retries=max_retries,
+                deadline=deadline,
             )
         )
 
@@ -462,6 +508,7 @@ class SyncEndpoints:
         end: datetime,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> AnswerRates:
         """Get the outbound answer rate of display numbers (外呼号码接通率报表).
 
@@ -484,6 +531,8 @@ class SyncEndpoints:
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client's; ``None`` for no limit.
 
         Returns:
             A ``list`` of :class:`~moor7.AnswerRate`, one per number, with the call's
@@ -496,7 +545,12 @@ class SyncEndpoints:
         """
         return self._run(
             lambda c: c.get_display_number_answer_report(
-                numbers=numbers, start=start, end=end, timeout=timeout, max_retries=max_retries
+                numbers=numbers,
+                start=start,
+                end=end,
+                timeout=timeout,
+                max_retries=max_retries,
+                deadline=deadline,
             )
         )
 
@@ -509,6 +563,7 @@ class SyncEndpoints:
         access_ids: Iterable[str] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> ImSessionReport:
         """Get the IM (online chat) session report (会话报表).
 
@@ -532,6 +587,8 @@ class SyncEndpoints:
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client's; ``None`` for no limit.
 
         Returns:
             The report's columns; the rows are in ``raw`` (the docs do not name their
@@ -549,6 +606,7 @@ class SyncEndpoints:
                 access_ids=access_ids,
                 timeout=timeout,
                 max_retries=max_retries,
+                deadline=deadline,
             )
         )
 
@@ -560,6 +618,7 @@ class SyncEndpoints:
         kind: CallKind | str | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Any:
         """Call any V7 OpenAPI endpoint, with the same signing, quota, retries and errors.
 
@@ -580,6 +639,8 @@ class SyncEndpoints:
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call, overriding the client's; ``None``
+                for no limit.
 
         Returns:
             The envelope's ``data``, decoded from JSON as it came.
@@ -588,5 +649,7 @@ class SyncEndpoints:
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
         return self._run(
-            lambda c: c.request(path, body, kind=kind, timeout=timeout, max_retries=max_retries)
+            lambda c: c.request(
+                path, body, kind=kind, timeout=timeout, max_retries=max_retries, deadline=deadline
+            )
         )

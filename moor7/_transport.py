@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import socket
+import ssl
+import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Final, Protocol, runtime_checkable
 
 import aiohttp
+import aiohttp.abc
 import attrs
+import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._arguments import whole_number
@@ -40,6 +45,7 @@ from .exceptions import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_RESPONSE_SIZE",
     "AiohttpTransport",
     "HttpResponse",
@@ -51,6 +57,8 @@ __all__ = [
 #: is about 2.5 MB; a cap keeps a broken or hostile answer (2 MB of gzip inflating to
 #: 2 GB) from taking the process's memory.
 DEFAULT_MAX_RESPONSE_SIZE: Final = 64 * 1024 * 1024
+#: The most connections a client keeps open at once (aiohttp's own default).
+DEFAULT_MAX_CONNECTIONS: Final = 100
 _CHUNK = 64 * 1024
 
 
@@ -104,9 +112,18 @@ class AiohttpTransport:
     using it from another loop raises :class:`~moor7.WrongEventLoopError` instead of
     failing deep inside aiohttp or hanging.
 
+    The session it makes trusts the environment: ``HTTPS_PROXY``, ``HTTP_PROXY`` and
+    ``NO_PROXY`` are honoured (and ``~/.netrc``, as aiohttp reads it).
+
     Args:
         session: A session to share with the rest of the application; the transport
             then does not close it.
+        proxy: The proxy for every request, e.g. ``"http://user:pass@proxy:3128"``;
+            default: the environment's. Its user and password never show in ``repr()``.
+        verify: ``True`` to verify the gateway's TLS certificate (the default), an
+            ``ssl.SSLContext`` for your own CA bundle or client certificate, ``False``
+            to skip verification (never against the real gateway).
+        max_connections: The most connections open at once.
         max_response_size: The largest answer it reads, in bytes after decompression;
             a larger one raises :class:`~moor7.ResponseDecodeError` as soon as the cap
             is passed, having read no more than the cap.
@@ -117,11 +134,30 @@ class AiohttpTransport:
         session: aiohttp.ClientSession | None = None,
         *,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        proxy: str | None = None,
+        verify: ssl.SSLContext | bool = True,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        _at_exit: bool = False,
     ) -> None:
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             msg = f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
             raise ConfigurationError(msg)
+        if session is not None and (
+            verify is not True or max_connections != DEFAULT_MAX_CONNECTIONS
+        ):
+            msg = "verify= and max_connections= configure a session of moor7's: not with session="
+            raise ConfigurationError(msg)
+        if not isinstance(verify, (bool, ssl.SSLContext)):
+            msg = f"verify must be True, False or an ssl.SSLContext, got {type(verify).__name__}"
+            raise ConfigurationError(msg)
         self.max_response_size: int = whole_number("max_response_size", max_response_size, least=1)
+        self.max_connections: int = whole_number("max_connections", max_connections, least=1)
+        self._proxy = _check_proxy(proxy)
+        self._verify = verify
+        # At interpreter exit no executor takes work ("cannot schedule new futures after
+        # interpreter shutdown"), and aiohttp resolves names and reads the environment's
+        # proxies in one: do both inline instead (Client._run_after_exit).
+        self._at_exit = _at_exit
         self._session = session
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -129,7 +165,9 @@ class AiohttpTransport:
 
     def __repr__(self) -> str:
         shared = "" if getattr(self, "_owns_session", True) else " shared session"
-        return f"<AiohttpTransport{shared}>"
+        proxy = getattr(self, "_proxy", None)
+        via = "" if proxy is None else f" proxy={_redacted(proxy)!r}"
+        return f"<AiohttpTransport{shared}{via}>"
 
     def bind(self) -> None:
         """Bind to the running event loop, or raise if it is not the transport's own."""
@@ -155,8 +193,18 @@ class AiohttpTransport:
             raise ClientClosedError(msg)
         self.bind()
         if self._session is None:
-            # Timeouts are set per request; the connector's limit is aiohttp's default.
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+            # Timeouts are set per request. trust_env: the proxies of the environment,
+            # as curl and requests honour them (aiohttp ignores them by default).
+            connector = aiohttp.TCPConnector(
+                limit=self.max_connections,
+                ssl=self._verify,
+                resolver=_InlineResolver() if self._at_exit else None,
+            )
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None),
+                connector=connector,
+                trust_env=not self._at_exit,
+            )
         return self._session
 
     async def _read(self, request: OutgoingRequest, response: aiohttp.ClientResponse) -> bytes:
@@ -207,6 +255,7 @@ class AiohttpTransport:
                 data=request.body,
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout),
+                proxy=self._proxy or (_environment_proxy(request.url) if self._at_exit else None),
                 allow_redirects=False,
                 # A shared session= may raise on 4xx/5xx by default; the envelope,
                 # not aiohttp, says what an error status means.
@@ -249,6 +298,66 @@ class AiohttpTransport:
             # our headers, the signature among them): only the error's type is kept.
             msg = f"connection to the gateway failed: {type(exc).__name__}"
             raise NetworkError(msg, path=request.path) from exc
+
+
+class _InlineResolver(aiohttp.abc.AbstractResolver):
+    """Resolves names in the loop's own thread, blocking it: for interpreter exit only,
+    when the executor aiohttp's resolver uses refuses work."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        infos = socket.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
+        return [
+            {
+                "hostname": host,
+                "host": str(address[0]),
+                "port": int(address[1]),
+                "family": info_family,
+                "proto": proto,
+                "flags": socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            }
+            for info_family, _, proto, _, address in infos
+        ]
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+def _environment_proxy(url: str) -> str | None:
+    """The environment's proxy for *url* (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), read inline."""
+    parsed = yarl.URL(url)
+    if parsed.host is None or urllib.request.proxy_bypass(parsed.host):
+        return None
+    return urllib.request.getproxies().get(parsed.scheme)
+
+
+def _check_proxy(proxy: object) -> str | None:
+    if proxy is None:
+        return None
+    if not isinstance(proxy, str):
+        msg = f"proxy must be a URL string, got {type(proxy).__name__}"
+        raise ConfigurationError(msg)
+    try:
+        url = yarl.URL(proxy)
+    except (TypeError, ValueError):
+        msg = "proxy is not a valid URL"  # not quoted: it may hold a password
+        raise ConfigurationError(msg) from None
+    if url.scheme not in ("http", "https") or not url.host:
+        msg = f"proxy must be an http:// or https:// URL with a host, got {_redacted(proxy)!r}"
+        raise ConfigurationError(msg)
+    return proxy
+
+
+def _redacted(url: str) -> str:
+    """*url* with its user and password replaced: they never show."""
+    try:
+        parsed = yarl.URL(url)
+    except (TypeError, ValueError):
+        return "<unparsable URL>"
+    if parsed.user is None and parsed.password is None:
+        return url
+    return str(parsed.with_user(None).with_password(None)).replace("://", "://***@", 1)
 
 
 Handler = Callable[[OutgoingRequest, Mapping[str, str]], "HttpResponse | Awaitable[HttpResponse]"]

@@ -12,6 +12,7 @@ The hierarchy::
     │   ├── NetworkError          the connection failed or dropped
     │   │   └── ConnectError      ... before anything was sent
     │   └── RequestTimeout        no complete answer within the timeout
+    │       └── DeadlineExceeded  ... or the call's deadline cannot be met
     ├── APIError                  the gateway answered with an error
     │   ├── AuthenticationError   bad appkey/signature, expired timestamp, replayed nonce
     │   ├── RateLimitError        over the account quota (20 calls/minute)
@@ -42,6 +43,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "ConnectError",
+    "DeadlineExceeded",
     "InvalidResponseError",
     "LimiterUnavailableError",
     "Moor7Error",
@@ -156,6 +158,33 @@ class ConnectError(NetworkError):
 
 class RequestTimeout(TransportError):
     """No complete answer arrived within the configured ``timeout``."""
+
+
+class DeadlineExceeded(RequestTimeout):
+    """The call's ``deadline`` cannot be met: raised at once, not when it has passed.
+
+    Raised before waiting for a quota slot that frees too late, instead of a backoff that
+    would end too late, or when the deadline cut an attempt short (then, as for any
+    timeout, the gateway may have received it).
+
+    Attributes:
+        sent: Whether any attempt of the call was sent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        sent: bool = False,
+    ) -> None:
+        super().__init__(message, path=path, status=status, request_id=request_id)
+        self.sent = sent
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {**self._context(), "sent": self.sent}
 
 
 class APIError(_RequestError):

@@ -427,7 +427,7 @@ class TestConfiguration:
         assert (c.appkey, c.base_url) == ("arg-key", "https://arg.example")
 
     def test_default_base_url_is_the_documented_host(self) -> None:
-        assert moor7.AsyncClient("a", "s").base_url == "http://v7openapi.7moor.com"
+        assert moor7.AsyncClient("a", "s").base_url == "https://v7openapi.7moor.com"
 
     @pytest.mark.parametrize(
         "kwargs",

@@ -192,9 +192,10 @@ class TestExit:
                 from moor7.testing import FakeGateway
 
                 gateway = FakeGateway().__enter__()  # serves until the process ends
-                client = moor7.Client(
-                    {DEMO_APPKEY!r}, {DEMO_SECRET_KEY!r}, base_url=gateway.url
-                )
+                # A host name, not an address: resolved at exit too, without the
+                # executor that refuses work by then.
+                url = gateway.url.replace("127.0.0.1", "localhost")
+                client = moor7.Client({DEMO_APPKEY!r}, {DEMO_SECRET_KEY!r}, base_url=url)
 
                 def flush_last_report():
                     # Registered before moor7's own handler (made at the first call),

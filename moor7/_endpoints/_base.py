@@ -156,6 +156,7 @@ class EndpointMethods:
         *,
         timeout: float | UseClientDefault | None,
         max_retries: int | None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> R:
         """Send *body* to *endpoint* through the pipeline and decode the answer."""
         raise NotImplementedError  # pragma: no cover - AsyncClient implements it
@@ -168,6 +169,7 @@ class EndpointMethods:
         page_size: int,
         timeout: float | UseClientDefault | None,
         max_retries: int | None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> AsyncGenerator[R, None]:
         """Fetch page 1, 2, ... of *endpoint*, one call each, until a short page.
 
@@ -181,6 +183,7 @@ class EndpointMethods:
                 {**body, "page": page, "limit": page_size},
                 timeout=timeout,
                 max_retries=max_retries,
+                deadline=deadline,
             )
             object.__setattr__(result, "page", page)
             yield result

@@ -32,6 +32,7 @@ class AgentsMethods(EndpointMethods):
         page_size: int = MAX_PAGE_SIZE,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> AsyncIterator[Agent]:
         """Iterate over the account's agents (获取座席信息), filtered, page by page.
 
@@ -56,6 +57,8 @@ class AgentsMethods(EndpointMethods):
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for each page's call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client\'s; ``None`` for no limit.
 
         Returns:
             An async iterator of :class:`~moor7.Agent`.
@@ -73,6 +76,7 @@ class AgentsMethods(EndpointMethods):
             page_size=page_size,
             timeout=timeout,
             max_retries=max_retries,
+            deadline=deadline,
         )
         return self._items(pages)
 
@@ -86,6 +90,7 @@ class AgentsMethods(EndpointMethods):
         page_size: int = MAX_PAGE_SIZE,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> AsyncIterator[AgentPage]:
         """Iterate over the pages of :meth:`~moor7.AsyncClient.list_agents` themselves.
 
@@ -107,6 +112,8 @@ class AgentsMethods(EndpointMethods):
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for each page's call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client\'s; ``None`` for no limit.
 
         Returns:
             An async iterator of :class:`~moor7.AgentPage` (a ``list`` of
@@ -126,7 +133,12 @@ class AgentsMethods(EndpointMethods):
         body = {key: value for key, value in filters.items() if value is not None}
         size = integer_in("page_size", page_size, least=1, most=MAX_PAGE_SIZE)
         return self._pages(
-            LIST_AGENTS, body, page_size=size, timeout=timeout, max_retries=max_retries
+            LIST_AGENTS,
+            body,
+            page_size=size,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
 
     async def list_queues(
@@ -134,6 +146,7 @@ class AgentsMethods(EndpointMethods):
         *,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Queues:
         """List the account's skill groups (查询账户下技能组列表), with their members.
 
@@ -143,6 +156,8 @@ class AgentsMethods(EndpointMethods):
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client\'s; ``None`` for no limit.
 
         Returns:
             A ``list`` of :class:`~moor7.Queue`, with the call's ``request_id``.
@@ -150,4 +165,6 @@ class AgentsMethods(EndpointMethods):
         Raises:
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
-        return await self._perform(LIST_QUEUES, None, timeout=timeout, max_retries=max_retries)
+        return await self._perform(
+            LIST_QUEUES, None, timeout=timeout, max_retries=max_retries, deadline=deadline
+        )

@@ -32,6 +32,7 @@ class CallsMethods(EndpointMethods):
         status: OnlineStatus | str = OnlineStatus.IDLE,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> ActionResult:
         """Put an agent online (座席上线), ready to take calls.
 
@@ -52,6 +53,8 @@ class CallsMethods(EndpointMethods):
                 limit.
             max_retries: The most times it is tried again, and only when the gateway
                 certainly did not act on it.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client\'s; ``None`` for no limit.
 
         Returns:
             The gateway's answer; its ``raw`` is the gateway's text, e.g.
@@ -66,7 +69,9 @@ class CallsMethods(EndpointMethods):
             "loginType": choice("login_type", login_type, LoginType).value,
             "status": choice("status", status, OnlineStatus).value,
         }
-        return await self._perform(AGENT_ONLINE, body, timeout=timeout, max_retries=max_retries)
+        return await self._perform(
+            AGENT_ONLINE, body, timeout=timeout, max_retries=max_retries, deadline=deadline
+        )
 
     async def listen(
         self,
@@ -76,6 +81,7 @@ class CallsMethods(EndpointMethods):
         action_id: str | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> ListenResult:
         """Listen in on an agent's call (监听), silently.
 
@@ -96,6 +102,8 @@ class CallsMethods(EndpointMethods):
                 limit.
             max_retries: The most times it is tried again, and only when the gateway
                 certainly did not act on it.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client\'s; ``None`` for no limit.
 
         Returns:
             The listening leg's media server and the gateway's echo of the request.
@@ -111,4 +119,6 @@ class CallsMethods(EndpointMethods):
         tag = optional_text("action_id", action_id, max_length=MAX_ACTION_ID)
         if tag is not None:
             body["actionId"] = tag
-        return await self._perform(LISTEN, body, timeout=timeout, max_retries=max_retries)
+        return await self._perform(
+            LISTEN, body, timeout=timeout, max_retries=max_retries, deadline=deadline
+        )

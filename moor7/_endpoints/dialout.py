@@ -36,6 +36,7 @@ class DialoutMethods(EndpointMethods):
         queue_numbers: Iterable[str] = (),
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> ActionResult:
         """Create a preview-dialling task (创建预览外呼任务).
 
@@ -59,6 +60,8 @@ class DialoutMethods(EndpointMethods):
                 limit.
             max_retries: The most times it is tried again, and only when the gateway
                 certainly did not act on it.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client\'s; ``None`` for no limit.
 
         Returns:
             The gateway's answer: the docs show no ``data`` (so no task id) in it.
@@ -77,7 +80,7 @@ class DialoutMethods(EndpointMethods):
         if remark is not None:
             body["description"] = remark
         return await self._perform(
-            CREATE_DIALOUT_TASK, body, timeout=timeout, max_retries=max_retries
+            CREATE_DIALOUT_TASK, body, timeout=timeout, max_retries=max_retries, deadline=deadline
         )
 
     async def update_dialout_task(
@@ -88,6 +91,7 @@ class DialoutMethods(EndpointMethods):
         description: str | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> ActionResult:
         """Rename a preview-dialling task, or change its remark (更新预览外呼任务).
 
@@ -102,6 +106,8 @@ class DialoutMethods(EndpointMethods):
                 limit.
             max_retries: The most times it is tried again, and only when the gateway
                 certainly did not act on it.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client\'s; ``None`` for no limit.
 
         Returns:
             The gateway's answer.
@@ -115,5 +121,5 @@ class DialoutMethods(EndpointMethods):
         if remark is not None:
             body["description"] = remark
         return await self._perform(
-            UPDATE_DIALOUT_TASK, body, timeout=timeout, max_retries=max_retries
+            UPDATE_DIALOUT_TASK, body, timeout=timeout, max_retries=max_retries, deadline=deadline
         )

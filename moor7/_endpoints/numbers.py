@@ -25,6 +25,7 @@ class NumbersMethods(EndpointMethods):
         *,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> NumberPool:
         """Get the account's number pool (获取号码池): display, service and SIP numbers.
 
@@ -34,6 +35,8 @@ class NumbersMethods(EndpointMethods):
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client\'s; ``None`` for no limit.
 
         Returns:
             The pool; its ``request_id`` identifies the call for 7moor support.
@@ -41,13 +44,16 @@ class NumbersMethods(EndpointMethods):
         Raises:
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
-        return await self._perform(GET_NUMBER_POOL, None, timeout=timeout, max_retries=max_retries)
+        return await self._perform(
+            GET_NUMBER_POOL, None, timeout=timeout, max_retries=max_retries, deadline=deadline
+        )
 
     async def list_display_number_groups(
         self,
         *,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> NumberGroups:
         """List the account's display-number groups (查询外显号组).
 
@@ -58,6 +64,8 @@ class NumbersMethods(EndpointMethods):
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client\'s; ``None`` for no limit.
 
         Returns:
             A ``list`` of :class:`~moor7.NumberGroup`, with the call's ``request_id``.
@@ -66,7 +74,11 @@ class NumbersMethods(EndpointMethods):
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
         return await self._perform(
-            LIST_DISPLAY_NUMBER_GROUPS, None, timeout=timeout, max_retries=max_retries
+            LIST_DISPLAY_NUMBER_GROUPS,
+            None,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
 
     async def list_sip_numbers(
@@ -76,6 +88,7 @@ class NumbersMethods(EndpointMethods):
         *,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> SipRegistrations:
         """List the account's SIP numbers and their registrations (获取SIP号列表).
 
@@ -94,6 +107,8 @@ class NumbersMethods(EndpointMethods):
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client\'s; ``None`` for no limit.
 
         Returns:
             A ``list`` of :class:`~moor7.SipRegistration`, with the call's
@@ -112,5 +127,9 @@ class NumbersMethods(EndpointMethods):
                 for status in items("register_statuses", register_statuses)
             ]
         return await self._perform(
-            LIST_SIP_NUMBERS, body or None, timeout=timeout, max_retries=max_retries
+            LIST_SIP_NUMBERS,
+            body or None,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )

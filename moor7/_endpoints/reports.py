@@ -37,6 +37,7 @@ class ReportsMethods(EndpointMethods):
         end: datetime,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> AnswerRates:
         """Get the outbound answer rate of display numbers (外呼号码接通率报表).
 
@@ -59,6 +60,8 @@ class ReportsMethods(EndpointMethods):
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client\'s; ``None`` for no limit.
 
         Returns:
             A ``list`` of :class:`~moor7.AnswerRate`, one per number, with the call's
@@ -75,7 +78,9 @@ class ReportsMethods(EndpointMethods):
             raise ConfigurationError(msg)
         first, last = time_range(("start", "end"), start, end, most_months=ANSWER_REPORT_MONTHS)
         body = {"startTime": first, "endTime": last, "numbers": wanted}
-        return await self._perform(ANSWER_REPORT, body, timeout=timeout, max_retries=max_retries)
+        return await self._perform(
+            ANSWER_REPORT, body, timeout=timeout, max_retries=max_retries, deadline=deadline
+        )
 
     async def get_im_session_report(
         self,
@@ -86,6 +91,7 @@ class ReportsMethods(EndpointMethods):
         access_ids: Iterable[str] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> ImSessionReport:
         """Get the IM (online chat) session report (会话报表).
 
@@ -109,6 +115,8 @@ class ReportsMethods(EndpointMethods):
             timeout: Seconds for one attempt, overriding the client's; ``None`` for no
                 limit.
             max_retries: Override the client's ``max_retries`` for this call.
+            deadline: Seconds for the whole call (quota wait, attempts, backoffs),
+                overriding the client\'s; ``None`` for no limit.
 
         Returns:
             The report's columns; the rows are in ``raw`` (the docs do not name their
@@ -126,5 +134,5 @@ class ReportsMethods(EndpointMethods):
         if access_ids is not None:
             body["accessIds"] = texts("access_ids", items("access_ids", access_ids))
         return await self._perform(
-            IM_SESSION_REPORT, body, timeout=timeout, max_retries=max_retries
+            IM_SESSION_REPORT, body, timeout=timeout, max_retries=max_retries, deadline=deadline
         )
