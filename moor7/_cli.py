@@ -32,6 +32,8 @@ import attrs
 
 from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._endpoints import USE_CLIENT_DEFAULT, CallKind, declared_kind
+from ._gateway_cli import add_command as add_gateway_command
+from ._gateway_cli import run as run_gateway
 from ._limits import Unlimited
 from ._models import (
     AgentPage,
@@ -119,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
         help="query (retried) or action (sent at most once); default: what moor7 knows",
     )
     _options(call, top=False)
+    add_gateway_command(commands)
     return parser
 
 
@@ -486,10 +489,31 @@ def _call(client: Client, args: argparse.Namespace, body: Any, out: TextIO) -> N
     _emit(out, envelope.data, [envelope.request_id])
 
 
+def _gateway(args: argparse.Namespace) -> int:
+    # The options given before the command are those of the commands that call a
+    # gateway; this one serves one, as the demo account.
+    given = [
+        _OPTION_NAMES[name] for name in _OPTION_NAMES if getattr(args, name) not in (None, False)
+    ]
+    try:
+        if given:
+            msg = f"moor7 gateway takes no {', '.join(given)}: it serves the demo account"
+            raise ConfigurationError(msg)
+        return run_gateway(args)
+    except ConfigurationError as exc:
+        sys.stderr.write(f"moor7: error: {exc}\n")
+        return 2
+
+
+_OPTION_NAMES = {**_FLAGS, "sandbox": "--sandbox", "json": "--json", "verbose": "--verbose"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``moor7`` command; return its exit status."""
     args = _parser().parse_args(argv)
     out = sys.stdout
+    if args.command == "gateway":
+        return _gateway(args)
     try:
         body = _call_body(args) if args.command == "call" else None
         with _logging_to_stderr(verbose=args.verbose), _client(args) as client:
