@@ -7,9 +7,12 @@
     moor7 groups --appkey 2000103    # the secret still from MOOR7_SECRET_KEY
     moor7 agents | sip | queues      # agents (every page), SIP registrations, skill groups
     moor7 call /openapi/v1/call/query/agent '{"agentNumber": "2000"}' --kind query
+    moor7 gateway --port 0           # the fake gateway as a server (see _gateway_cli.py)
 
-Every command prints the request id of each call it made (on stderr with ``--json``,
-so that stdout stays one JSON document).
+The table and ``--json`` show the same values (an enum as its member's lower-case name);
+``call`` shows the data as the gateway sent it. Every command prints the request id of
+each call it made (on stderr with ``--json``, so that stdout stays one JSON document,
+and when a call failed).
 
 Exit status: 0 on success, 1 when the call failed, 2 for bad usage or configuration.
 """

@@ -212,9 +212,9 @@ class TestRefused:
     @pytest.mark.parametrize(
         ("args", "expected"),
         [
-            (["--quota", "20"], "--quota must be CALLS/SECONDS"),
-            (["--quota", "0/60"], "--quota must be CALLS/SECONDS"),
-            (["--quota", "5/-1"], "--quota must be CALLS/SECONDS"),
+            (["--quota", "20"], "--quota must be N/PERIOD"),
+            (["--quota", "0/60"], "--quota must be N/PERIOD"),
+            (["--quota", "5/-1"], "--quota must be N/PERIOD"),
             (["--fault", "meltdown"], "unknown fault 'meltdown'; the faults are server_error"),
             (["--fault", "drop:0"], "TIMES must be a whole number >= 1"),
             (["--fault", "drop:x"], "TIMES must be a whole number >= 1"),

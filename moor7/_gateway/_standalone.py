@@ -83,8 +83,8 @@ def parse_quota(text: str) -> tuple[int | None, float]:
         quota, seconds = 0, 0.0
     if quota < 1 or not (math.isfinite(seconds) and seconds > 0):
         msg = (
-            "--quota must be CALLS/SECONDS with at least 1 call in a positive number of "
-            f"seconds (e.g. 20/60, 5/1.5), or none; got {text!r}"
+            "--quota must be N/PERIOD, at least 1 call in a positive number of seconds "
+            f"(e.g. 20/60, 5/1.5), or none; got {text!r}"
         )
         raise ConfigurationError(msg)
     return quota, seconds
