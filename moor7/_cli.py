@@ -7,9 +7,12 @@
     moor7 groups --appkey 2000103    # the secret still from MOOR7_SECRET_KEY
     moor7 agents | sip | queues      # agents (every page), SIP registrations, skill groups
     moor7 call /openapi/v1/call/query/agent '{"agentNumber": "2000"}' --kind query
+    moor7 gateway --port 0           # the fake gateway as a server (see _gateway_cli.py)
 
-Every command prints the request id of each call it made (on stderr with ``--json``,
-so that stdout stays one JSON document).
+The table and ``--json`` show the same values (an enum as its member's lower-case name);
+``call`` shows the data as the gateway sent it. Every command prints the request id of
+each call it made (on stderr with ``--json``, so that stdout stays one JSON document,
+and when a call failed).
 
 Exit status: 0 on success, 1 when the call failed, 2 for bad usage or configuration.
 """
@@ -32,6 +35,8 @@ import attrs
 
 from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._endpoints import USE_CLIENT_DEFAULT, CallKind, declared_kind
+from ._gateway_cli import add_command as add_gateway_command
+from ._gateway_cli import run as run_gateway
 from ._limits import Unlimited
 from ._models import (
     AgentPage,
@@ -119,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
         help="query (retried) or action (sent at most once); default: what moor7 knows",
     )
     _options(call, top=False)
+    add_gateway_command(commands)
     return parser
 
 
@@ -130,11 +136,20 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def _enum_name(value: enum.Enum) -> str:
+    # The table and --json show an enum alike: as the lower-case name of its member
+    # (CallAbility.SERVICE_AND_DISPLAY -> "service_and_display"). The JSON's keys are
+    # moor7's names, not the wire's (call_ability, not callAbility), and so are its
+    # values; the wire's (3, "enable", 1) say little alone, and `moor7 call` shows them.
+    # A value 7moor's docs do not list stays the wire's value, in both.
+    return value.name.lower()
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, enum.Enum):
-        return value.name.lower()
+        return _enum_name(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
@@ -256,7 +271,7 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, list):
         return [_to_json(item) for item in value]
     if isinstance(value, enum.Enum):
-        return value.value
+        return _enum_name(value)
     if isinstance(value, datetime):
         return value.isoformat()
     return value
@@ -299,33 +314,126 @@ def _logging_to_stderr(*, verbose: bool) -> Iterator[None]:
             logger.propagate = propagate
 
 
+# The Client's settings in the CLI's words: where each came from (a flag or a variable),
+# so that a message names what the user typed, not a Python parameter (appkey=...).
+_FLAGS = {
+    "appkey": "--appkey",
+    "secret_key": "--secret-key",
+    "base_url": "--base-url",
+    "timeout": "--timeout",
+    "max_retries": "--max-retries",
+}
+_VARIABLES = {
+    "appkey": "MOOR7_APPKEY",
+    "secret_key": "MOOR7_SECRET_KEY",
+    "base_url": "MOOR7_BASE_URL",
+}
+
+
+def _variable(name: str) -> str | None:
+    # As the library reads it: a variable that is set but empty counts as unset.
+    return os.environ.get(_VARIABLES[name]) or None
+
+
+def _setting(args: argparse.Namespace, name: str) -> tuple[str | None, str]:
+    """The value of *name* from its flag, else its variable; and which one it came from."""
+    flag, variable = _FLAGS[name], _VARIABLES[name]
+    value = getattr(args, name)
+    if value is not None:
+        if not value.strip():
+            msg = f"{flag} must not be empty"
+            raise ConfigurationError(msg)
+        return value, flag
+    value = _variable(name)
+    if value is not None and not value.strip():
+        msg = f"{variable} must not be blank"
+        raise ConfigurationError(msg)
+    return value, variable
+
+
+def _account(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
+    """The account's settings from flags or the environment, and where each came from.
+
+    Checked here rather than left to the Client, whose messages name its parameters
+    ("pass appkey=..."): a command-line user typed --appkey or MOOR7_APPKEY.
+    """
+    settings: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name in ("appkey", "secret_key", "base_url"):
+        settings[name], sources[name] = _setting(args, name)
+    for name, what in (("appkey", "appkey"), ("secret_key", "secret key")):
+        if settings[name] is None:
+            msg = (
+                f"no {what}: pass {_FLAGS[name]} or set {_VARIABLES[name]} "
+                "(--sandbox needs no account)"
+            )
+            raise ConfigurationError(msg)
+    if settings["base_url"] is None:
+        settings["base_url"] = DEFAULT_BASE_URL
+    return settings, sources
+
+
+def _sandbox_notice(args: argparse.Namespace) -> None:
+    ignored = [_FLAGS[name] for name in ("appkey", "secret_key", "base_url") if getattr(args, name)]
+    if _variable("base_url") is not None:
+        ignored.append(_VARIABLES["base_url"])
+    if ignored:
+        listed = ", ".join(ignored[:-1]) + " and " + ignored[-1] if len(ignored) > 1 else ignored[0]
+        sys.stderr.write(
+            f"moor7: --sandbox ignores {listed}: it calls its own fake gateway "
+            "as the demo account\n"
+        )
+
+
+def _in_cli_words(error: ConfigurationError, sources: dict[str, str]) -> ConfigurationError:
+    """*error* with the Client parameter it names replaced by its flag or variable."""
+    message = str(error)
+    for name, source in sources.items():
+        if message.startswith(f"{name} "):
+            return ConfigurationError(source + message[len(name) :])
+    return error
+
+
+@contextmanager
+def _built(sources: dict[str, str]) -> Iterator[None]:
+    try:
+        yield
+    except ConfigurationError as exc:
+        raise _in_cli_words(exc, sources) from None
+
+
 @contextmanager
 def _client(args: argparse.Namespace) -> Iterator[Client]:
+    # --timeout 0 is refused by the Client's own rule (it must be > 0); it is not
+    # "the default", as "args.timeout or DEFAULT_TIMEOUT" once made it.
+    tuning: dict[str, Any] = {
+        "timeout": DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
+        "max_retries": DEFAULT_MAX_RETRIES if args.max_retries is None else args.max_retries,
+    }
+    sources = {"timeout": _FLAGS["timeout"], "max_retries": _FLAGS["max_retries"]}
     if not args.sandbox:
-        with Client(
-            args.appkey,
-            args.secret_key,
-            base_url=args.base_url,
-            timeout=args.timeout or DEFAULT_TIMEOUT,
-            max_retries=DEFAULT_MAX_RETRIES if args.max_retries is None else args.max_retries,
-        ) as client:
+        account, account_sources = _account(args)
+        sources.update(account_sources)
+        with _built(sources):
+            client = Client(**account, **tuning)
+        with client:
             yield client
         return
+    _sandbox_notice(args)
     # Imported here: the fake gateway (aiohttp.web) is only needed by the sandbox.
     from .testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway
 
-    with (
-        FakeGateway() as gateway,
-        Client(
-            DEMO_APPKEY,
-            DEMO_SECRET_KEY,
-            base_url=gateway.url,
-            timeout=args.timeout or DEFAULT_TIMEOUT,
-            max_retries=DEFAULT_MAX_RETRIES if args.max_retries is None else args.max_retries,
-            limiter=Unlimited(),  # the fake gateway is not the account's quota
-        ) as client,
-    ):
-        yield client
+    with FakeGateway() as gateway:
+        with _built(sources):
+            client = Client(
+                DEMO_APPKEY,
+                DEMO_SECRET_KEY,
+                base_url=gateway.url,
+                limiter=Unlimited(),  # the fake gateway is not the account's quota
+                **tuning,
+            )
+        with client:
+            yield client
 
 
 def _call_body(args: argparse.Namespace) -> Any:
@@ -384,10 +492,31 @@ def _call(client: Client, args: argparse.Namespace, body: Any, out: TextIO) -> N
     _emit(out, envelope.data, [envelope.request_id])
 
 
+def _gateway(args: argparse.Namespace) -> int:
+    # The options given before the command are those of the commands that call a
+    # gateway; this one serves one, as the demo account.
+    given = [
+        _OPTION_NAMES[name] for name in _OPTION_NAMES if getattr(args, name) not in (None, False)
+    ]
+    try:
+        if given:
+            msg = f"moor7 gateway takes no {', '.join(given)}: it serves the demo account"
+            raise ConfigurationError(msg)
+        return run_gateway(args)
+    except ConfigurationError as exc:
+        sys.stderr.write(f"moor7: error: {exc}\n")
+        return 2
+
+
+_OPTION_NAMES = {**_FLAGS, "sandbox": "--sandbox", "json": "--json", "verbose": "--verbose"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``moor7`` command; return its exit status."""
     args = _parser().parse_args(argv)
     out = sys.stdout
+    if args.command == "gateway":
+        return _gateway(args)
     try:
         body = _call_body(args) if args.command == "call" else None
         with _logging_to_stderr(verbose=args.verbose), _client(args) as client:
@@ -400,6 +529,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Moor7Error as exc:
         sys.stderr.write(f"moor7: error: {type(exc).__name__}: {exc}\n")
+        # The id 7moor support asks for, on its own line as after a success.
+        request_id = getattr(exc, "request_id", None)
+        if request_id:
+            sys.stderr.write(f"request id: {request_id}\n")
         return 1
     except KeyboardInterrupt:
         return 130

@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,7 @@ class TestSandbox:
         document = json.loads(capsys.readouterr().out)
         display = document["display_numbers"][0]
         assert display["number"] == "9813"
-        assert display["call_ability"] == 3
+        assert display["call_ability"] == "service_and_display"
         assert display["create_time"] == "2020-12-08T16:48:26+08:00"
         assert display["groups"][0] == {"id": "5fe5d170c5d23f6117477723", "name": "555"}
         assert document["sip_numbers"][0]["coding_formats"] == ["G711A", "G711U"]
@@ -76,8 +77,8 @@ class TestRealGateway:
     ) -> None:
         assert main(["numbers"]) == 2
         err = capsys.readouterr().err
-        assert "MOOR7_APPKEY" in err
-        assert "appkey=" in err
+        assert "pass --appkey or set MOOR7_APPKEY" in err
+        assert "--sandbox" in err  # the way to try it without an account
 
     def test_rejected_credentials_exit_1_without_the_secret(
         self, capsys: pytest.CaptureFixture[str]
@@ -90,6 +91,14 @@ class TestRealGateway:
         assert "AuthenticationError" in captured.err
         assert "WRONG-SECRET-123" not in captured.err + captured.out
         assert not any(sign in captured.err for sign in signatures)
+
+    def test_a_failed_call_prints_its_request_id(self, capsys: pytest.CaptureFixture[str]) -> None:
+        with FakeGateway() as gateway:
+            gateway.fail_next(Fault.SERVER_ERROR, times=4)
+            argv = ["--appkey", DEMO_APPKEY, "--secret-key", DEMO_SECRET_KEY]
+            assert main([*argv, "--base-url", gateway.url, "--max-retries", "0", "groups"]) == 1
+            (call,) = gateway.calls
+        assert f"\nrequest id: {call.request_id}\n" in capsys.readouterr().err
 
     def test_unreachable_gateway_exit_1(self, capsys: pytest.CaptureFixture[str]) -> None:
         with socket.socket() as sock:
@@ -183,3 +192,117 @@ class TestFamilies:
     ) -> None:
         assert main(["--sandbox", "call", "/openapi/v1/call/query/agent", body]) == 2
         assert "BODY" in capsys.readouterr().err
+
+
+class TestMessagesInTheCommandsWords:
+    """A configuration error names the flag or variable the user gave, never a parameter."""
+
+    @pytest.mark.parametrize(
+        ("argv", "environment", "expected"),
+        [
+            ([], {}, "no appkey: pass --appkey or set MOOR7_APPKEY"),
+            (["--appkey", "1"], {}, "no secret key: pass --secret-key or set MOOR7_SECRET_KEY"),
+            (["--appkey", " "], {}, "--appkey must not be empty"),
+            (["--secret-key", ""], {"MOOR7_APPKEY": "1"}, "--secret-key must not be empty"),
+            ([], {"MOOR7_APPKEY": " ", "MOOR7_SECRET_KEY": "s"}, "MOOR7_APPKEY must not be blank"),
+            (
+                ["--base-url", "v7openapi.7moor.com"],
+                {"MOOR7_APPKEY": "1", "MOOR7_SECRET_KEY": "s"},
+                "--base-url must be an http:// or https:// URL with a host",
+            ),
+            (
+                [],
+                {"MOOR7_APPKEY": "1", "MOOR7_SECRET_KEY": "s", "MOOR7_BASE_URL": "ftp://x"},
+                "MOOR7_BASE_URL must be an http:// or https:// URL with a host",
+            ),
+            (["--sandbox", "--timeout", "0"], {}, "--timeout must be a number of seconds > 0"),
+            (["--sandbox", "--timeout", "nan"], {}, "--timeout must be a number of seconds > 0"),
+            (["--sandbox", "--max-retries", "-1"], {}, "--max-retries must be an integer >= 0"),
+        ],
+    )
+    def test_exit_2_naming_the_flag_or_variable(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        argv: list[str],
+        environment: dict[str, str],
+        expected: str,
+    ) -> None:
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        assert main([*argv, "groups"]) == 2
+        err = capsys.readouterr().err
+        assert f"moor7: error: {expected}" in err
+        for parameter in ("appkey=", "secret_key", "base_url", "max_retries", "timeout="):
+            assert parameter not in err
+
+    def test_timeout_0_is_refused_not_the_default(self, capsys: pytest.CaptureFixture[str]) -> None:
+        with FakeGateway() as gateway:
+            argv = ["--appkey", DEMO_APPKEY, "--secret-key", DEMO_SECRET_KEY]
+            assert main([*argv, "--base-url", gateway.url, "--timeout", "0", "groups"]) == 2
+            assert gateway.calls == []
+        assert "--timeout must be a number of seconds > 0" in capsys.readouterr().err
+
+    def test_sandbox_says_which_flags_and_variables_it_ignores(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("MOOR7_BASE_URL", "http://127.0.0.1:9")
+        argv = ["--sandbox", "--appkey", "1", "--secret-key", "s", "--base-url", "http://x"]
+        assert main([*argv, "groups"]) == 0
+        captured = capsys.readouterr()
+        assert captured.err == (
+            "moor7: --sandbox ignores --appkey, --secret-key, --base-url and MOOR7_BASE_URL: "
+            "it calls its own fake gateway as the demo account\n"
+        )
+        assert "客服号码组" in captured.out
+
+    def test_sandbox_alone_says_nothing(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["--sandbox", "groups"]) == 0
+        assert capsys.readouterr().err == ""
+
+
+class TestTableAndJsonAgree:
+    """The table and --json show the same value: an enum's lower-case member name."""
+
+    def _both(self, capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[str, Any]:
+        assert main(argv) == 0
+        table = capsys.readouterr().out
+        assert main([*argv, "--json"]) == 0
+        return table, json.loads(capsys.readouterr().out)
+
+    def test_number_pool(self, capsys: pytest.CaptureFixture[str]) -> None:
+        table, document = self._both(capsys, ["--sandbox", "numbers"])
+        display = document["display_numbers"][0]
+        sip = document["sip_numbers"][0]
+        values = [display["call_ability"], display["status"], display["resource_type"]]
+        assert values == ["service_and_display", "enabled", "trunk_number"]
+        assert [sip["status"], sip["register_status"]] == ["enabled", "registered"]
+        row = next(line.split() for line in table.splitlines() if line.startswith("  9813"))
+        assert row[1:4] == values
+        sip_row = next(line.split() for line in table.splitlines() if line.startswith("  2000"))
+        assert sip_row[1:3] == ["enabled", "registered"]
+
+    @pytest.mark.parametrize(
+        ("command", "field"),
+        [("agents", "status"), ("queues", "status"), ("sip", "register_status")],
+    )
+    def test_each_family(
+        self, capsys: pytest.CaptureFixture[str], command: str, field: str
+    ) -> None:
+        table, document = self._both(capsys, ["--sandbox", command])
+        for record in document:
+            assert isinstance(record[field], str)
+            assert record[field] in table
+
+    def test_a_value_the_docs_do_not_list_is_the_wires_in_both(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with FakeGateway() as gateway:
+            pool = gateway.number_pool
+            pool["displayNumberList"][0]["callAbility"] = 7
+            gateway.number_pool = pool
+            argv = ["--appkey", DEMO_APPKEY, "--secret-key", DEMO_SECRET_KEY]
+            table, document = self._both(capsys, [*argv, "--base-url", gateway.url, "numbers"])
+        assert document["display_numbers"][0]["call_ability"] == 7
+        row = next(line.split() for line in table.splitlines() if line.startswith("  9813"))
+        assert row[1] == "7"

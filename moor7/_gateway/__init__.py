@@ -10,6 +10,9 @@
   groups), :mod:`.calls` (agent online, listen), :mod:`.dialout` (preview dial-out
   tasks), :mod:`.reports` (answer-rate and IM session reports).
 
+- :mod:`._standalone`: what ``moor7 gateway`` needs to run one as a server of its own
+  (its data file, quota and faults; a gateway that logs each call instead of keeping it).
+
 A new endpoint is a :class:`~._routes.Route` in its family's ``routes()``.
 Public through :mod:`moor7.testing`.
 """
