@@ -406,6 +406,7 @@ class RedisLimiter:
             OSError,
             asyncio.TimeoutError,
         )
+        self._broken: tuple[type[BaseException], ...] = (module.ConnectionError, ConnectionError)
         self._loops: dict[asyncio.AbstractEventLoop, _LoopState] = {}
         # This process's grants per account, for every event loop and thread.
         self._lock = threading.Lock()
@@ -511,11 +512,16 @@ class RedisLimiter:
         # redis-py's own timeouts do not bound every wait in every version (5.0 had no
         # default and could block forever on a frozen server), and a given client has
         # its own: so every call is bounded here too.
+        bound = self.socket_connect_timeout + self.socket_timeout
         try:
-            return await asyncio.wait_for(
-                script(keys=keys, args=args, client=state.client),
-                self.socket_connect_timeout + self.socket_timeout,
-            )
+            try:
+                return await asyncio.wait_for(script(keys, args, state.client), bound)
+            except self._broken as exc:
+                # A pooled connection that died (a Redis restart, an idle timeout):
+                # redis-py dropped it, so this opens a fresh one. Not after a timeout,
+                # which would only double the wait on a stalled server.
+                log.debug("quota: Redis connection broken (%s); trying a fresh one", exc)
+                return await asyncio.wait_for(script(keys, args, state.client), bound)
         except self._redis_errors as exc:
             raise _Unavailable(exc) from exc
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -33,6 +34,80 @@ def _answers_ping(port: int) -> bool:
         return False
 
 
+class RedisProcess:
+    """A redis-server on 127.0.0.1 that can be stopped, frozen and started again on
+    the same port, keeping nothing on disk: a restart loses every key.
+
+    For moor7's own tests and benchmarks of Redis failures; :func:`redis_server` is the
+    public way to get a throwaway server.
+    """
+
+    def __init__(self, binary: str | None = None, *, startup_timeout: float = 10.0) -> None:
+        binary = binary or os.environ.get("MOOR7_TEST_REDIS_SERVER") or shutil.which("redis-server")
+        if binary is None:
+            msg = (
+                "redis-server not found: install it (apt-get install redis-server, brew "
+                "install redis) or set MOOR7_TEST_REDIS_SERVER to its path"
+            )
+            raise FileNotFoundError(msg)
+        self.binary = binary
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.startup_timeout = startup_timeout
+        self._workdir = tempfile.TemporaryDirectory(prefix="moor7-redis-")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server (again) and wait until it answers ``PING``."""
+        arguments = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        arguments += ["--appendonly", "no", "--dir", self._workdir.name]
+        self._process = process = subprocess.Popen(  # noqa: S603 - the binary the caller chose
+            [self.binary, *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        while not _answers_ping(self.port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                msg = f"redis-server did not start on 127.0.0.1:{self.port}"
+                raise RuntimeError(msg)
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop the server; its keys are gone."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGCONT)  # a frozen server cannot exit
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a wedged server
+            process.kill()
+            process.wait()
+
+    def freeze(self) -> None:
+        """Stop the server's process (SIGSTOP): it accepts connections, answers nothing."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let a frozen server run again (SIGCONT)."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
+    def close(self) -> None:
+        self.stop()
+        self._workdir.cleanup()
+
+    def __enter__(self) -> RedisProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 @contextlib.contextmanager
 def redis_server(binary: str | None = None, *, startup_timeout: float = 10.0) -> Iterator[str]:
     """Start a private ``redis-server`` on 127.0.0.1; yield its URL; stop it on exit.
@@ -55,32 +130,5 @@ def redis_server(binary: str | None = None, *, startup_timeout: float = 10.0) ->
         FileNotFoundError: No redis-server binary was found.
         RuntimeError: It did not start in time.
     """
-    binary = binary or os.environ.get("MOOR7_TEST_REDIS_SERVER") or shutil.which("redis-server")
-    if binary is None:
-        msg = (
-            "redis-server not found: install it (apt-get install redis-server, brew install "
-            "redis) or set MOOR7_TEST_REDIS_SERVER to its path"
-        )
-        raise FileNotFoundError(msg)
-    port = _free_port()
-    with tempfile.TemporaryDirectory(prefix="moor7-redis-") as workdir:
-        arguments = ["--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        arguments += ["--appendonly", "no", "--dir", workdir]
-        process = subprocess.Popen(  # noqa: S603 - the binary the caller chose
-            [binary, *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            deadline = time.monotonic() + startup_timeout
-            while not _answers_ping(port):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    msg = f"redis-server did not start on 127.0.0.1:{port}"
-                    raise RuntimeError(msg)
-                time.sleep(0.05)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover - a wedged server
-                process.kill()
-                process.wait()
+    with RedisProcess(binary, startup_timeout=startup_timeout) as server:
+        yield server.url
