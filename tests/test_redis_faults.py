@@ -323,3 +323,30 @@ class TestRestartKeepsTheQuota:
         assert_never_over(intervals, max_calls, period)
         await first.aclose()
         await second.aclose()
+
+    async def test_keys_written_by_another_server_recover_as_after_a_failover(
+        self, aged_server: RedisProcess
+    ) -> None:
+        """A replica promoted without the last writes: the survivors are known, the
+        lost ones are not, and the window grants only what the survivors prove."""
+        max_calls, period = 3, 0.5
+        prefix = f"moor7-test:{uuid.uuid4().hex}:"
+        first = limiter_for(aged_server.url, max_calls=max_calls, period=period, key_prefix=prefix)
+        second = limiter_for(aged_server.url, max_calls=max_calls, period=period, key_prefix=prefix)
+        intervals: list[Interval] = []
+        await asyncio.gather(*(timed_call(first, "a", intervals) for _ in range(max_calls)))
+        admin = sync_redis.Redis.from_url(aged_server.url)
+        try:
+            # What a failover looks like to the script: another server's run_id on the
+            # epoch, and the last write (one finished call) not replicated.
+            admin.hset(f"{prefix}{{a}}:epoch", "run", "0" * 40)
+            admin.zpopmax(f"{prefix}{{a}}:done")
+        finally:
+            admin.close()
+        await asyncio.wait_for(
+            asyncio.gather(*(timed_call(second, "a", intervals) for _ in range(max_calls))),
+            GUARD,
+        )
+        assert_never_over(intervals, max_calls, period)
+        await first.aclose()
+        await second.aclose()
