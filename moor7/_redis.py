@@ -276,15 +276,16 @@ class _LoopState:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.client.aclose(), 1.0)
 
-    def drop_after_loop_closed(self) -> None:
-        """Close the connections of a loop that was closed: no coroutine can run on it."""
+    def drop_without_its_loop(self) -> None:
+        """Close the connections of a loop that is closed or not running: no coroutine
+        can run on it now."""
         self.closed = True
-        # Finish the closer here, where it sees the loop closed and does nothing, so
-        # that it is not finalized later on a loop that cannot run it.
+        # Finish the closer here, where it finds this state closed and does nothing,
+        # so that it is not finalized later on a loop that may never run it.
         with contextlib.suppress(StopIteration, RuntimeError):
             self.closer.aclose().send(None)
         if self.owned:
-            _close_sockets_of_closed_loop(self.client)
+            _close_sockets_of_stopped_loop(self.client, self.loop)
 
 
 async def _close_at_loop_shutdown(
@@ -298,8 +299,9 @@ async def _close_at_loop_shutdown(
             await state.aclose()
 
 
-def _close_sockets_of_closed_loop(client: Any) -> None:
-    # A transport closes itself through its loop, and that loop is closed: so the socket
+def _close_sockets_of_stopped_loop(client: Any, loop: asyncio.AbstractEventLoop) -> None:
+    # A transport closes itself through its loop, which is not running: abort() has it
+    # close its socket when the loop runs again. A closed loop never will, so the socket
     # is closed here, and the transport and redis-py's connection marked closed, so that
     # neither warns about it when collected. Best effort across redis-py versions.
     pool = getattr(client, "connection_pool", None)
@@ -316,7 +318,7 @@ def _close_sockets_of_closed_loop(client: Any) -> None:
         with contextlib.suppress(RuntimeError):
             transport.abort()  # stops it; its close cannot be scheduled on a closed loop
         sock = getattr(transport, "_sock", None)
-        if sock is not None:
+        if sock is not None and loop.is_closed():
             sock.close()
             transport._sock = None
 
@@ -441,7 +443,7 @@ class RedisLimiter:
             # A loop closed without asyncio.run() (loop.close() by hand) is noticed here.
             for dead in [s for s in self._loops.values() if s.loop.is_closed()]:
                 self._forget_loop(dead)
-                dead.drop_after_loop_closed()
+                dead.drop_without_its_loop()
             state = self._loops[loop] = _LoopState(self, loop)
         return state
 
@@ -496,7 +498,7 @@ class RedisLimiter:
                 with contextlib.suppress(RuntimeError):  # closed meanwhile
                     futures.append(asyncio.run_coroutine_threadsafe(state.aclose(), state.loop))
                     continue
-            state.drop_after_loop_closed()
+            state.drop_without_its_loop()
         return futures
 
     # -- the protocol ------------------------------------------------------------------

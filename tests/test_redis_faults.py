@@ -116,6 +116,25 @@ class TestNoGrowthPerLoopOrAccount:
             time.sleep(0.02)
         assert connected_clients(aged_server.url) == baseline
 
+    def test_close_while_a_loop_is_not_running(
+        self, aged_server: RedisProcess, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        limiter = limiter_for(aged_server.url)
+        baseline = connected_clients(aged_server.url)
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(one_call(limiter))
+            limiter.close()  # the loop is idle: its sockets close when it runs again
+            with caplog.at_level(logging.ERROR, logger="asyncio"):
+                loop.run_until_complete(asyncio.sleep(0.05))
+        finally:
+            loop.close()
+        assert caplog.records == []
+        deadline = time.monotonic() + GUARD
+        while connected_clients(aged_server.url) > baseline and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert connected_clients(aged_server.url) == baseline
+
     async def test_idle_accounts_are_forgotten(self, aged_server: RedisProcess) -> None:
         period = 0.05
         limiter = limiter_for(aged_server.url, max_calls=50, period=period)
