@@ -196,13 +196,17 @@ def redis_for(args: argparse.Namespace) -> Iterator[tuple[str | None, RedisProce
         print(f"(no Redis rows: {exc})", file=sys.stderr)
         yield None, None
         return
-    with server:
+    try:
+        server.start(declare_fresh=True)  # new: its restart mid-run is not
         yield server.url, server
+    finally:
+        server.close()
 
 
 def wait_until_up_for(url: str, seconds: float) -> None:
-    # A server that started less than period + lease ago may have lost a window that
-    # calls still count on: the limiter then grants only proven room (docs/quota.md).
+    # A server that started less than period + lease ago, and was not declared new, may
+    # have lost a window that calls still count on: the limiter then grants only proven
+    # room (docs/quota.md). A server given by URL may be such a one.
     import redis
 
     admin = redis.Redis.from_url(url)
@@ -260,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     lease = args.period if args.lease is None else args.lease
     with redis_for(args) as (url, server):
         if url is not None:
-            wait_until_up_for(url, math.ceil(args.period + lease))
+            if server is None:
+                wait_until_up_for(url, math.ceil(args.period + lease))
             prefix = f"moor7-bench:{uuid.uuid4().hex}:"
             rows.append(
                 asyncio.run(

@@ -28,8 +28,10 @@ new one, and when the window may have been lost (the server started less than
 knew them) the new window *recovers*: the calls that may still count but are unknown are
 at most ``max_calls`` minus those the processes re-seed, so it grants only the room that
 re-seeded calls prove (as they expire), until ``period + lease`` has passed or every one
-of the ``max_calls`` slots is accounted for. Each process keeps a log of its own recent
-grants for that, and to start its local fallback from them.
+of the ``max_calls`` slots is accounted for. A new server looks like a restarted one,
+unless its owner declares it in ``moor7:fresh-server`` (:data:`FRESH_SERVER_KEY`).
+Each process keeps a log of its own recent grants for that, and to start its local
+fallback from them.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ __all__ = ["RedisLimiter"]
 
 log = logging.getLogger("moor7")
 
-# Every script starts here. KEYS: done, flight, pause, epoch. ARGV: period_us, lease_us,
+# Every script starts here. KEYS: done, flight, pause, epoch, fresh. ARGV: period_us, lease_us,
 # vouch (an epoch this process saw, '' if none), max_calls, then the script's own.
 # Times are microseconds of Redis's clock: exact in Lua's doubles (2^53 us is 285 years).
 _PRELUDE = """
@@ -82,8 +84,9 @@ if not id or e[2] ~= run_id then
   if id or ARGV[3] ~= '' then
     -- Keys from another server (failover, restart from disk), or a process knew them.
     until_us = now + horizon
-  elseif uptime < horizon then
-    -- Started recently: calls granted before the start may still count.
+  elseif uptime < horizon and redis.call('GET', KEYS[5]) ~= run_id then
+    -- Started recently, and its owner did not declare this instance new: calls
+    -- granted before the start may still count.
     until_us = now - uptime + horizon
   end
   -- What survived is known; what was lost is at most max_calls minus that.
@@ -188,6 +191,11 @@ return 1
 """
 
 _SCRIPTS = (_ACQUIRE, _RELEASE, _SEED, _PAUSE)
+
+#: Holds the ``run_id`` of a server instance its owner started empty, for moor7 (as
+#: :func:`moor7.testing.redis_server` does): no call granted before it can still count,
+#: so a window missing there needs no recovery. A restart changes the ``run_id``.
+FRESH_SERVER_KEY = "moor7:fresh-server"
 
 # The synced epoch of an account whose process granted calls without Redis.
 _LOCAL = "local"
@@ -505,7 +513,8 @@ class RedisLimiter:
 
     def _keys(self, account: str) -> list[str]:
         base = f"{self.key_prefix}{{{account}}}"
-        return [f"{base}:done", f"{base}:flight", f"{base}:pause", f"{base}:epoch"]
+        keys = [f"{base}:done", f"{base}:flight", f"{base}:pause", f"{base}:epoch"]
+        return [*keys, FRESH_SERVER_KEY]
 
     def _args(self, vouch: str, *more: str | int) -> list[str | int]:
         return [_us(self.period), _us(self.lease), vouch, self.max_calls, *more]

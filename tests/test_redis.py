@@ -24,28 +24,6 @@ from tests.test_limits import Interval, assert_never_over, timed_call
 MakeLimiter = Callable[..., moor7.RedisLimiter]
 
 
-def wait_until_up_for(url: str, seconds: float) -> None:
-    """Wait until the Redis server at *url* has run for *seconds*.
-
-    A server that started less than ``period + lease`` ago may have lost a window that
-    calls still count on, so a limiter grants only proven room there (TestRecovery).
-    """
-    import redis as sync_redis
-
-    admin = sync_redis.Redis.from_url(url)
-    try:
-        while int(admin.info("server")["uptime_in_seconds"]) < seconds:
-            time.sleep(0.1)
-    finally:
-        admin.close()
-
-
-@pytest.fixture(autouse=True)
-def _redis_up_for_a_while(redis_url: str) -> None:
-    # Longer than period + lease of the tests here (at most 2.0 + 0.5 s).
-    wait_until_up_for(redis_url, 3)
-
-
 @pytest.fixture
 async def make_limiter(redis_url: str) -> AsyncIterator[MakeLimiter]:
     """RedisLimiters with a key prefix of this test's own, closed afterwards."""
@@ -53,8 +31,7 @@ async def make_limiter(redis_url: str) -> AsyncIterator[MakeLimiter]:
     made: list[moor7.RedisLimiter] = []
 
     def make(**kwargs: Any) -> moor7.RedisLimiter:
-        # A short lease: a server that started less than period + lease ago may have
-        # lost a window, so a long one would hold these tests in recovery.
+        # Short, as the calls here are: a lease is how long a lost call holds its slot.
         kwargs.setdefault("lease", 0.5)
         limiter = moor7.RedisLimiter(kwargs.pop("url", redis_url), key_prefix=prefix, **kwargs)
         made.append(limiter)

@@ -21,7 +21,6 @@ import moor7
 from moor7._redis_server import RedisProcess
 from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway
 from tests.test_limits import Interval, assert_never_over, timed_call
-from tests.test_redis import wait_until_up_for
 
 # Bounds the tests' own waits: a limiter that hangs fails the test instead of the run.
 GUARD = 20.0
@@ -37,7 +36,7 @@ def connected_clients(url: str) -> int:
 
 def limiter_for(url: str, **kwargs: Any) -> moor7.RedisLimiter:
     kwargs.setdefault("key_prefix", f"moor7-test:{uuid.uuid4().hex}:")
-    # Short, so that period + lease (the recovery after a server starts) is too.
+    # Short, so that period + lease (the recovery after a restart) is too.
     kwargs.setdefault("period", 1.0)
     kwargs.setdefault("lease", 0.5)
     return moor7.RedisLimiter(url, **kwargs)
@@ -45,16 +44,17 @@ def limiter_for(url: str, **kwargs: Any) -> moor7.RedisLimiter:
 
 @pytest.fixture
 def server() -> Iterator[RedisProcess]:
-    """A redis-server of this test's own, to stop, freeze and restart."""
-    with RedisProcess() as process:
+    """A new redis-server of this test's own, to stop, freeze and restart.
+
+    Declared new, so that its first minutes are not a recovery; once restarted, it is
+    not: the limiters must then assume that a window was lost.
+    """
+    process = RedisProcess()
+    try:
+        process.start(declare_fresh=True)
         yield process
-
-
-@pytest.fixture
-def aged_server(server: RedisProcess) -> RedisProcess:
-    """A server up for longer than period + lease of these tests: no recovery at start."""
-    wait_until_up_for(server.url, 2)
-    return server
+    finally:
+        process.close()
 
 
 @contextlib.contextmanager
@@ -88,39 +88,37 @@ async def one_call(limiter: moor7.RedisLimiter, account: str = "a") -> None:
 
 
 class TestNoGrowthPerLoopOrAccount:
-    def test_asyncio_run_per_job_leaves_no_connection_behind(
-        self, aged_server: RedisProcess
-    ) -> None:
-        limiter = limiter_for(aged_server.url, max_calls=100, period=1.0)
-        baseline = connected_clients(aged_server.url)
+    def test_asyncio_run_per_job_leaves_no_connection_behind(self, server: RedisProcess) -> None:
+        limiter = limiter_for(server.url, max_calls=100, period=1.0)
+        baseline = connected_clients(server.url)
         for _ in range(30):
             asyncio.run(one_call(limiter))
         # Each job's loop closed its connections as it finished.
-        assert connected_clients(aged_server.url) == baseline
+        assert connected_clients(server.url) == baseline
 
     def test_a_loop_closed_by_hand_is_cleaned_up_at_the_next_use(
-        self, aged_server: RedisProcess
+        self, server: RedisProcess
     ) -> None:
-        limiter = limiter_for(aged_server.url, max_calls=100, period=1.0)
-        baseline = connected_clients(aged_server.url)
+        limiter = limiter_for(server.url, max_calls=100, period=1.0)
+        baseline = connected_clients(server.url)
         for _ in range(30):
             loop = asyncio.new_event_loop()
             loop.run_until_complete(one_call(limiter))
             loop.close()  # no shutdown_asyncgens(): the limiter is not told
         # Only the last loop's connection is left, until the next use or close().
-        assert connected_clients(aged_server.url) <= baseline + 1
+        assert connected_clients(server.url) <= baseline + 1
         limiter.close()
         gc.collect()  # a socket left to the collector would warn now, failing the test
         deadline = time.monotonic() + GUARD
-        while connected_clients(aged_server.url) > baseline and time.monotonic() < deadline:
+        while connected_clients(server.url) > baseline and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert connected_clients(aged_server.url) == baseline
+        assert connected_clients(server.url) == baseline
 
     def test_close_while_a_loop_is_not_running(
-        self, aged_server: RedisProcess, caplog: pytest.LogCaptureFixture
+        self, server: RedisProcess, caplog: pytest.LogCaptureFixture
     ) -> None:
-        limiter = limiter_for(aged_server.url)
-        baseline = connected_clients(aged_server.url)
+        limiter = limiter_for(server.url)
+        baseline = connected_clients(server.url)
         loop = asyncio.new_event_loop()
         try:
             loop.run_until_complete(one_call(limiter))
@@ -131,13 +129,13 @@ class TestNoGrowthPerLoopOrAccount:
             loop.close()
         assert caplog.records == []
         deadline = time.monotonic() + GUARD
-        while connected_clients(aged_server.url) > baseline and time.monotonic() < deadline:
+        while connected_clients(server.url) > baseline and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert connected_clients(aged_server.url) == baseline
+        assert connected_clients(server.url) == baseline
 
-    async def test_idle_accounts_are_forgotten(self, aged_server: RedisProcess) -> None:
+    async def test_idle_accounts_are_forgotten(self, server: RedisProcess) -> None:
         period = 0.05
-        limiter = limiter_for(aged_server.url, max_calls=50, period=period)
+        limiter = limiter_for(server.url, max_calls=50, period=period)
         for i in range(1100):  # more than one sweep's worth of grants
             await one_call(limiter, f"tenant-{i}")
         await asyncio.sleep(period * 2)
@@ -150,9 +148,9 @@ class TestNoGrowthPerLoopOrAccount:
         assert all(not state.queues for state in limiter._loops.values())
         await limiter.aclose()
 
-    def test_close_closes_the_sync_clients_loop_too(self, aged_server: RedisProcess) -> None:
-        limiter = limiter_for(aged_server.url, max_calls=5, period=1.0)
-        baseline = connected_clients(aged_server.url)
+    def test_close_closes_the_sync_clients_loop_too(self, server: RedisProcess) -> None:
+        limiter = limiter_for(server.url, max_calls=5, period=1.0)
+        baseline = connected_clients(server.url)
         with (
             FakeGateway() as gateway,
             moor7.Client(
@@ -160,16 +158,14 @@ class TestNoGrowthPerLoopOrAccount:
             ) as client,
         ):
             client.get_number_pool()
-            assert connected_clients(aged_server.url) == baseline + 1
+            assert connected_clients(server.url) == baseline + 1
             limiter.close()
-            assert connected_clients(aged_server.url) == baseline
+            assert connected_clients(server.url) == baseline
             client.get_number_pool()  # usable again: it reconnects
         limiter.close()
 
-    async def test_close_from_a_running_loop_asks_for_aclose(
-        self, aged_server: RedisProcess
-    ) -> None:
-        limiter = limiter_for(aged_server.url)
+    async def test_close_from_a_running_loop_asks_for_aclose(self, server: RedisProcess) -> None:
+        limiter = limiter_for(server.url)
         await one_call(limiter)
         with pytest.raises(moor7.UsageError, match="aclose"):
             limiter.close()
@@ -186,25 +182,23 @@ class TestStalledRedis:
                 await asyncio.wait_for(limiter.pause("a", 1.0), GUARD)
             await limiter.aclose()
 
-    async def test_a_frozen_redis_fails_every_queued_caller(
-        self, aged_server: RedisProcess
-    ) -> None:
-        limiter = limiter_for(aged_server.url, socket_connect_timeout=0.2, socket_timeout=0.2)
+    async def test_a_frozen_redis_fails_every_queued_caller(self, server: RedisProcess) -> None:
+        limiter = limiter_for(server.url, socket_connect_timeout=0.2, socket_timeout=0.2)
         await one_call(limiter)  # connected before the freeze
-        aged_server.freeze()
+        server.freeze()
         try:
             results = await asyncio.wait_for(
                 asyncio.gather(*(one_call(limiter) for _ in range(10)), return_exceptions=True),
                 GUARD,
             )
         finally:
-            aged_server.thaw()
+            server.thaw()
         assert all(isinstance(r, moor7.LimiterUnavailableError) for r in results)
         await limiter.aclose()
 
-    async def test_a_frozen_redis_falls_back_when_asked(self, aged_server: RedisProcess) -> None:
+    async def test_a_frozen_redis_falls_back_when_asked(self, server: RedisProcess) -> None:
         limiter = limiter_for(
-            aged_server.url,
+            server.url,
             max_calls=3,
             period=0.3,
             socket_connect_timeout=0.2,
@@ -212,40 +206,40 @@ class TestStalledRedis:
             on_unavailable="local",
         )
         await one_call(limiter)
-        aged_server.freeze()
+        server.freeze()
         intervals: list[Interval] = []
         try:
             await asyncio.wait_for(
                 asyncio.gather(*(timed_call(limiter, "a", intervals) for _ in range(6))), GUARD
             )
         finally:
-            aged_server.thaw()
+            server.thaw()
         assert len(intervals) == 6
         await limiter.aclose()
 
     async def test_a_release_on_a_frozen_redis_returns(
-        self, aged_server: RedisProcess, caplog: pytest.LogCaptureFixture
+        self, server: RedisProcess, caplog: pytest.LogCaptureFixture
     ) -> None:
-        limiter = limiter_for(aged_server.url, socket_connect_timeout=0.2, socket_timeout=0.2)
+        limiter = limiter_for(server.url, socket_connect_timeout=0.2, socket_timeout=0.2)
         with caplog.at_level(logging.WARNING, logger="moor7"):
             async with limiter.acquire("a"):
-                aged_server.freeze()
-            aged_server.thaw()
+                server.freeze()
+            server.thaw()
         assert "could not release a Redis slot" in caplog.text
         await limiter.aclose()
 
 
 class TestFallbackKeepsTheQuota:
     async def test_the_fallback_starts_from_this_process_recent_grants(
-        self, aged_server: RedisProcess
+        self, server: RedisProcess
     ) -> None:
         max_calls, period = 3, 0.5
         limiter = limiter_for(
-            aged_server.url, max_calls=max_calls, period=period, on_unavailable="local"
+            server.url, max_calls=max_calls, period=period, on_unavailable="local"
         )
         intervals: list[Interval] = []
         await asyncio.gather(*(timed_call(limiter, "a", intervals) for _ in range(max_calls)))
-        aged_server.stop()  # Redis goes away with the window full
+        server.stop()  # Redis goes away with the window full
         await asyncio.wait_for(
             asyncio.gather(*(timed_call(limiter, "a", intervals) for _ in range(max_calls))),
             GUARD,
@@ -255,13 +249,13 @@ class TestFallbackKeepsTheQuota:
         await limiter.aclose()
 
     async def test_a_failed_release_is_retried_on_a_fresh_connection(
-        self, aged_server: RedisProcess
+        self, server: RedisProcess
     ) -> None:
         # An attempt gives up after 1 s without an answer: frozen for the first
         # attempt of the release only, the retry finds the server running again.
         prefix = f"moor7-test:{uuid.uuid4().hex}:"
         limiter = limiter_for(
-            aged_server.url,
+            server.url,
             max_calls=1,
             period=0.2,
             key_prefix=prefix,
@@ -269,10 +263,10 @@ class TestFallbackKeepsTheQuota:
             socket_timeout=1.0,
         )
         async with limiter.acquire("a"):
-            aged_server.freeze()
-            threading.Timer(1.5, aged_server.thaw).start()
+            server.freeze()
+            threading.Timer(1.5, server.thaw).start()
         # Released: the call moved from in flight to done (the documented keys).
-        admin = sync_redis.Redis.from_url(aged_server.url)
+        admin = sync_redis.Redis.from_url(server.url)
         try:
             assert admin.zcard(f"{prefix}{{a}}:flight") == 0
             assert admin.zcard(f"{prefix}{{a}}:done") == 1
@@ -295,18 +289,18 @@ async def client_of(gateway: FakeGateway, limiter: moor7.RedisLimiter) -> AsyncI
 
 class TestRestartKeepsTheQuota:
     async def test_a_restart_does_not_let_a_new_process_over_the_quota(
-        self, aged_server: RedisProcess
+        self, server: RedisProcess
     ) -> None:
         """A fresh process after a restart must not burst on top of calls that count."""
         max_calls, period = 4, 1.0
         prefix = f"moor7-test:{uuid.uuid4().hex}:"
-        first = limiter_for(aged_server.url, max_calls=max_calls, period=period, key_prefix=prefix)
-        second = limiter_for(aged_server.url, max_calls=max_calls, period=period, key_prefix=prefix)
+        first = limiter_for(server.url, max_calls=max_calls, period=period, key_prefix=prefix)
+        second = limiter_for(server.url, max_calls=max_calls, period=period, key_prefix=prefix)
         async with FakeGateway(quota=max_calls, quota_period=period) as gateway:
             async with client_of(gateway, first) as a, client_of(gateway, second) as b:
                 await asyncio.gather(*(a.get_number_pool() for _ in range(max_calls)))
-                aged_server.stop()
-                aged_server.start()
+                server.stop()
+                server.start()
                 await asyncio.wait_for(
                     asyncio.gather(
                         *(b.get_number_pool() for _ in range(max_calls)),
@@ -319,15 +313,15 @@ class TestRestartKeepsTheQuota:
         await second.aclose()
 
     async def test_a_flush_is_caught_by_a_process_that_knew_the_window(
-        self, aged_server: RedisProcess
+        self, server: RedisProcess
     ) -> None:
         max_calls, period = 3, 0.5
         prefix = f"moor7-test:{uuid.uuid4().hex}:"
-        first = limiter_for(aged_server.url, max_calls=max_calls, period=period, key_prefix=prefix)
-        second = limiter_for(aged_server.url, max_calls=max_calls, period=period, key_prefix=prefix)
+        first = limiter_for(server.url, max_calls=max_calls, period=period, key_prefix=prefix)
+        second = limiter_for(server.url, max_calls=max_calls, period=period, key_prefix=prefix)
         intervals: list[Interval] = []
         await asyncio.gather(*(timed_call(first, "a", intervals) for _ in range(max_calls)))
-        admin = sync_redis.Redis.from_url(aged_server.url)
+        admin = sync_redis.Redis.from_url(server.url)
         try:
             admin.flushall()
         finally:
@@ -344,17 +338,17 @@ class TestRestartKeepsTheQuota:
         await second.aclose()
 
     async def test_keys_written_by_another_server_recover_as_after_a_failover(
-        self, aged_server: RedisProcess
+        self, server: RedisProcess
     ) -> None:
         """A replica promoted without the last writes: the survivors are known, the
         lost ones are not, and the window grants only what the survivors prove."""
         max_calls, period = 3, 0.5
         prefix = f"moor7-test:{uuid.uuid4().hex}:"
-        first = limiter_for(aged_server.url, max_calls=max_calls, period=period, key_prefix=prefix)
-        second = limiter_for(aged_server.url, max_calls=max_calls, period=period, key_prefix=prefix)
+        first = limiter_for(server.url, max_calls=max_calls, period=period, key_prefix=prefix)
+        second = limiter_for(server.url, max_calls=max_calls, period=period, key_prefix=prefix)
         intervals: list[Interval] = []
         await asyncio.gather(*(timed_call(first, "a", intervals) for _ in range(max_calls)))
-        admin = sync_redis.Redis.from_url(aged_server.url)
+        admin = sync_redis.Redis.from_url(server.url)
         try:
             # What a failover looks like to the script: another server's run_id on the
             # epoch, and the last write (one finished call) not replicated.
