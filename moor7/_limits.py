@@ -316,6 +316,22 @@ class LocalLimiter:
         finally:
             self._release(account, loop)
 
+    @contextlib.contextmanager
+    def _count_granted_elsewhere(self, account: str) -> Iterator[None]:
+        """Hold a slot for a call another limiter granted, without waiting.
+
+        RedisLimiter counts its grants here too, so that when it falls back to this
+        limiter, the window starts from this process's recent calls, not empty.
+        """
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            window = self._window(account)
+            window.in_flight[loop] = window.in_flight.get(loop, 0) + 1
+        try:
+            yield
+        finally:
+            self._release(account, loop)
+
     async def pause(self, account: str, seconds: float | None = None) -> None:
         """Hold *account*'s next calls for *seconds*, after an over-quota answer.
 
