@@ -41,6 +41,7 @@ import concurrent.futures
 import contextlib
 import logging
 import math
+import re
 import secrets
 import threading
 import time
@@ -426,8 +427,13 @@ class RedisLimiter:
         self._unavailable_since: float | None = None
 
     def __repr__(self) -> str:
-        where = "<client>" if self._url is None else _redact(self._url)
-        return f"RedisLimiter({where!r}, max_calls={self.max_calls}, period={self.period})"
+        # getattr: a half-built limiter (its __init__ raised) must still show itself.
+        url = getattr(self, "_url", None)
+        where = "<client>" if url is None else _redact(url)
+        return (
+            f"RedisLimiter({where!r}, max_calls={getattr(self, 'max_calls', None)}, "
+            f"period={getattr(self, 'period', None)})"
+        )
 
     # -- connections -------------------------------------------------------------------
 
@@ -773,8 +779,9 @@ def _us(seconds: float) -> int:
 
 
 def _redact(url: str) -> str:
-    # redis://user:password@host: the password stays out of reprs and logs.
+    """*url* without its secrets: the userinfo (``redis://user:password@host``) and a
+    ``?password=`` parameter, both of which redis-py reads, stay out of reprs and logs."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return url
+        url = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)

@@ -156,12 +156,36 @@ class TestCrashReports:
         assert_clean("".join(report.format()).replace(repr(DEMO_SECRET_KEY + " "), ""), [])
 
     @pytest.mark.parametrize(
-        "cls", [moor7.AsyncClient, moor7.Client, moor7.HmacSigner, moor7.AiohttpTransport]
+        "cls",
+        [
+            moor7.AsyncClient,
+            moor7.Client,
+            moor7.HmacSigner,
+            moor7.AiohttpTransport,
+            moor7.RedisLimiter,
+        ],
     )
     def test_repr_of_a_half_built_object_works(self, cls: type) -> None:
         half_built = cls.__new__(cls)
         text = repr(half_built)
         assert cls.__name__ in text
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "redis://ops:hunter2@127.0.0.1:6379/0",
+            "redis://127.0.0.1:6379/0?password=hunter2",
+            "rediss://:hunter2@127.0.0.1:6380?db=1&Password=hunter2",
+        ],
+    )
+    def test_a_redis_urls_password_never_shows(self, url: str) -> None:
+        assert "hunter2" not in repr(moor7.RedisLimiter(url))
+
+    def test_a_proxys_password_never_shows(self) -> None:
+        client = moor7.AsyncClient(
+            DEMO_APPKEY, DEMO_SECRET_KEY, proxy="http://ops:hunter2@proxy.example:3128"
+        )
+        assert "hunter2" not in repr(client) + repr(client.transport)
 
     def test_the_sync_client_keeps_no_secret_in_clear(self) -> None:
         secret = "".join(reversed(DEMO_SECRET_KEY))  # not interned as the constant is
