@@ -229,8 +229,8 @@ class LocalLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.max_calls = whole_number("max_calls", max_calls, least=1)
-        self.period = seconds("period", period)
+        self.max_calls: int = whole_number("max_calls", max_calls, least=1)
+        self.period: float = seconds("period", period)
         self._clock = clock
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}

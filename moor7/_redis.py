@@ -405,13 +405,15 @@ class RedisLimiter:
         else:
             msg = f"redis must be a URL or a redis.asyncio.Redis, got {type(redis).__name__}"
             raise ConfigurationError(msg)
-        self.max_calls = max_calls
-        self.period = float(period)
+        self.max_calls: int = max_calls
+        self.period: float = float(period)
         self.on_unavailable = on_unavailable
-        self.lease = seconds("lease", lease)
+        self.lease: float = seconds("lease", lease)
         self.key_prefix = key_prefix
-        self.socket_connect_timeout = seconds("socket_connect_timeout", socket_connect_timeout)
-        self.socket_timeout = seconds("socket_timeout", socket_timeout)
+        self.socket_connect_timeout: float = seconds(
+            "socket_connect_timeout", socket_connect_timeout
+        )
+        self.socket_timeout: float = seconds("socket_timeout", socket_timeout)
         self._redis_errors: tuple[type[BaseException], ...] = (
             module.RedisError,
             OSError,

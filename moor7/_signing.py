@@ -199,7 +199,7 @@ class HmacSigner:
         self._key = secret.encode()
         self._clock = clock
         self._nonce = nonce
-        self.clock_offset = 0.0
+        self.clock_offset: float = 0.0
         # The nonces issued in the current second: the signature changes only with the
         # second, so a repeated nonce within it would be a replay to the gateway.
         self._second = ""

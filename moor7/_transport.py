@@ -69,7 +69,7 @@ def _headers(value: Mapping[str, str]) -> CIMultiDictProxy[str]:
     return CIMultiDictProxy(CIMultiDict(value))
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class HttpResponse:
     """One HTTP answer, read whole.
 
@@ -81,9 +81,19 @@ class HttpResponse:
     """
 
     status: int
-    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_headers)
-    body: bytes = attrs.field(default=b"", repr=lambda b: f"<{len(b)} bytes>")
-    reason: str | None = None
+    headers: Mapping[str, str]
+    body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+    reason: str | None
+
+    def __init__(
+        self,
+        status: int,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        reason: str | None = None,
+    ) -> None:
+        # attrs' own way to set the fields of a frozen class in a custom __init__.
+        self.__attrs_init__(status, _headers({} if headers is None else headers), body, reason)
 
 
 @runtime_checkable

@@ -304,7 +304,7 @@ class InvalidResponseError(_RequestError):
         body: bytes = b"",
     ) -> None:
         super().__init__(message, path=path, status=status, request_id=request_id)
-        self.body = body[:4096]
+        self.body: bytes = body[:4096]
 
     def _init_kwargs(self) -> dict[str, Any]:
         return {**self._context(), "body": self.body}

@@ -56,6 +56,20 @@ class TestParity:
         )
         assert result.returncode == 0, result.stdout + result.stderr
 
+    def test_help_shows_what_users_can_pass(self) -> None:
+        """No private sentinel in a signature; every sync method has the full docstring."""
+        for cls in (moor7.AsyncClient, moor7.Client):
+            for name, signature in public_methods(cls).items():
+                assert "_Unset" not in str(signature), name
+                assert "_" + "UNSET" not in str(signature), name
+        for name in public_methods(moor7.AsyncClient):
+            if name in ("aclose", "close"):
+                continue
+            doc = inspect.getdoc(getattr(moor7.Client, name)) or ""
+            assert "Args:" in doc, name
+            assert "Raises:" in doc, name
+            assert "See :meth:" not in doc, name
+
     def test_iterators_become_plain_iterators_and_docs_drop_await(self) -> None:
         assert "Iterator[Agent]" in str(inspect.signature(moor7.Client.list_agents))
         assert "AsyncIterator" not in str(inspect.signature(moor7.Client.list_agents))

@@ -22,6 +22,8 @@ MAX_PAGE_SIZE = 100
 
 
 class AgentsMethods(EndpointMethods):
+    """Agents, page by page, and skill groups (座席管理, 技能组)."""
+
     def list_agents(
         self,
         agent_number: str | None = None,

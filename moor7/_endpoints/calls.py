@@ -24,6 +24,8 @@ MAX_ACTION_ID = 40
 
 
 class CallsMethods(EndpointMethods):
+    """Agents online and listening in (座席功能, 监控): actions."""
+
     async def agent_online(
         self,
         agent_number: str,

@@ -26,6 +26,8 @@ UPDATE_DIALOUT_TASK = Endpoint(
 
 
 class DialoutMethods(EndpointMethods):
+    """Preview dial-out tasks (预览外呼任务): actions."""
+
     async def create_dialout_task(
         self,
         *,

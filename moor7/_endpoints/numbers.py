@@ -20,6 +20,8 @@ LIST_SIP_NUMBERS = Endpoint("/openapi/v1/call/sip/list", CallKind.QUERY, SipRegi
 
 
 class NumbersMethods(EndpointMethods):
+    """The number pool, display-number groups and SIP registrations (号码池管理, SIP号管理)."""
+
     async def get_number_pool(
         self,
         *,

@@ -29,6 +29,8 @@ IM_REPORT_MONTHS = 12
 
 
 class ReportsMethods(EndpointMethods):
+    """The answer-rate and IM session reports (报表)."""
+
     async def get_display_number_answer_report(
         self,
         *,
