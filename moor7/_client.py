@@ -70,6 +70,7 @@ from .exceptions import (
     AuthenticationError,
     ClientClosedError,
     ConfigurationError,
+    ConnectError,
     RequestTimeout,
 )
 
@@ -510,6 +511,7 @@ class AsyncClient(AsyncEndpoints):
             msg = "this client is closed; create a new one"
             raise ClientClosedError(msg)
         call = Call(
+            closed=lambda: self._closed,
             kind=kind,
             timeout=attempt_timeout,
             retries=retries,
@@ -537,6 +539,7 @@ class AsyncClient(AsyncEndpoints):
             if task is not None:
                 self._calls.discard(task)
                 self._in_flight.discard(task)
+                self._cancelled_by_close.discard(task)
 
     async def _send_handling_auth(self, request: OutgoingRequest, call: Call) -> Envelope:
         try:
@@ -558,7 +561,7 @@ class AsyncClient(AsyncEndpoints):
         except Exception as exc:
             # max_retries=0 never reaches stamina: its global testing switch would add
             # attempts to a call the caller asked to send once.
-            if call.retries == 0 or not call.next_wait(exc, request):
+            if call.retries == 0 or not call.first_wait(exc, request):
                 call.raise_if_past_deadline(exc, request)
                 raise
             first_failure = exc
@@ -589,10 +592,24 @@ class AsyncClient(AsyncEndpoints):
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
 
     async def _send_single_attempt(self, request: OutgoingRequest, call: Call) -> Envelope:
+        if self._closed:
+            # Closed while this call was in flight or in its backoff: no further attempt.
+            msg = "the client was closed while the call was waiting"
+            raise ClientClosedError(msg)
+        task = asyncio.current_task()
+        try:
+            return await self._attempt(request, call, task)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def _attempt(
+        self, request: OutgoingRequest, call: Call, task: asyncio.Task[Any] | None
+    ) -> Envelope:
         async with contextlib.AsyncExitStack() as stack:
             await self._wait_for_slot(stack, request, call)
             if self._closed:
-                # Closed while this call waited for a slot or for its retry.
+                # Closed while this call waited for a slot.
                 msg = "the client was closed while the call was waiting"
                 raise ClientClosedError(msg)
             timeout = call.attempt_timeout(request)
@@ -601,24 +618,28 @@ class AsyncClient(AsyncEndpoints):
             signed_offset = getattr(self.signer, "clock_offset", 0.0)
             headers = await self._sign(request)
             started = time.monotonic()
-            task = asyncio.current_task()
             if task is not None:
-                self._in_flight.add(task)  # aclose() lets it finish or fail on its own
+                # From here until the answer is handled (the slot released, the account
+                # paused), aclose() lets the call finish or fail on its own: a close
+                # must never turn an answered action into "closed while waiting".
+                self._in_flight.add(task)
             try:
-                call.sent = True
                 response = await self.transport.send(
                     request, {**self._base_headers, **headers}, timeout
                 )
+            except ConnectError as exc:
+                self._log(request, started, type(exc).__name__)
+                raise  # nothing was sent: call.sent stays as it was
             except RequestTimeout as exc:
+                call.sent = True
                 self._log(request, started, type(exc).__name__)
                 call.raise_if_past_deadline(exc, request)
                 raise
             except Exception as exc:
+                call.sent = True
                 self._log(request, started, type(exc).__name__)
                 raise
-            finally:
-                if task is not None:
-                    self._in_flight.discard(task)
+            call.sent = True
         try:
             envelope = self._parse(request, response, headers)
         except Exception as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections.abc
 import enum
+import math
 import re
 import threading
 import types
@@ -237,6 +238,28 @@ def wire_keys(cls: Any) -> frozenset[str]:
     return frozenset(keys)
 
 
+_LEAVES = (str, int, float, bool, datetime)
+
+
+def _check_leaf(cls: type, name: str, type_: Any) -> None:
+    """Refuse, when a model's hook is built, a field type that would slip past the rules:
+    cattrs would take a leaf's subclass (a bare enum) by the leaf's hook, and ``bytes``
+    or ``complex`` as they come."""
+    if not isinstance(type_, type) or type_ in _LEAVES or attrs.has(type_):
+        return
+    if issubclass(type_, ResultList) or typing.get_origin(type_) is not None:
+        return
+    hint = (
+        f" (declare it {type_.__name__} | str | None or {type_.__name__} | int | None, "
+        "so that a value the docs do not list is kept)"
+        if issubclass(type_, enum.Enum)
+        else ""
+    )
+    raise MissingRuleError(
+        f"moor7's converter has no rule for {cls.__name__}.{name}: {type_!r}{hint}"
+    )
+
+
 def _dig(value: Any, path: tuple[str, ...]) -> Any:
     for key in path:
         if not isinstance(value, Mapping):
@@ -256,6 +279,7 @@ def _model_hook(converter: cattrs.Converter, cls: Any) -> Callable[[Any, Any], A
             # the envelope.
             overrides[field.name] = override(omit=True)
             continue
+        _check_leaf(cls, field.name, field.type)
         wire = _wire_name(cls, field.name)
         if isinstance(wire, tuple):
             # A value nested deeper in the record: copied up under a key of its own.
@@ -265,6 +289,7 @@ def _model_hook(converter: cattrs.Converter, cls: Any) -> Callable[[Any, Any], A
         else:
             overrides[field.name] = override(rename=wire)
     structure_fields = make_dict_structure_fn(cls, converter, **overrides)
+    keeps_raw = "raw" in attrs.fields_dict(cls)
 
     def structure(value: Any, _: Any = None) -> Any:
         # A dict, as JSON gives, passes without the slower ABC check.
@@ -274,9 +299,10 @@ def _model_hook(converter: cattrs.Converter, cls: Any) -> Callable[[Any, Any], A
         if nested:
             source = {**value, **{key: _dig(value, path) for key, path in nested}}
         instance = structure_fields(source, cls)
-        # attrs' own recipe for setting a field of a frozen instance after __init__:
-        # this keeps the raw record without copying it into the kwargs.
-        object.__setattr__(instance, "raw", value)
+        if keeps_raw:
+            # attrs' own recipe for setting a field of a frozen instance after __init__:
+            # this keeps the raw record without copying it into the kwargs.
+            object.__setattr__(instance, "raw", value)
         return instance
 
     return structure
@@ -312,6 +338,18 @@ def _to_optional_mapping(value: Any, _: Any = None) -> Mapping[str, Any] | None:
     if isinstance(value, Mapping):
         return value
     raise _fail(value, "an object")
+
+
+def _required(optional: Callable[[Any, Any], T | None], what: str) -> Callable[[Any, Any], T]:
+    """The hook of a field that must have a value: the optional rule, refusing none."""
+
+    def structure(value: Any, type_: Any = None) -> T:
+        result = optional(value, type_)
+        if result is None:
+            raise _fail(value, what)
+        return result
+
+    return structure
 
 
 def _to_int(value: Any, _: Any = None) -> int:
@@ -365,7 +403,9 @@ def _to_optional_float(value: Any, _: Any = None) -> float | None:
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        if math.isfinite(value):
+            return float(value)
+        raise _fail(value, "a finite number")
     if isinstance(value, str):
         # Rates come as "66.67%" (外呼号码接通率报表): the number is the percentage.
         text = value.strip().removesuffix("%").strip()
@@ -413,9 +453,14 @@ def make_converter() -> cattrs.Converter:
     # anything, or pass Any through).
     converter.register_structure_hook_factory(lambda _: True, _no_rule)
 
-    # Plain classes: cattrs dispatches these before any predicate.
+    # Plain classes: cattrs dispatches these (and their subclasses) before any
+    # predicate, so every leaf a field may be has its own hook here; _model_hook refuses
+    # subclasses (a bare enum) and anything else cattrs would take as it is (bytes).
     converter.register_structure_hook(str, _to_str)
     converter.register_structure_hook(int, _to_int)
+    converter.register_structure_hook(float, _required(_to_optional_float, "a number"))
+    converter.register_structure_hook(bool, _required(_to_optional_bool, "a boolean"))
+    converter.register_structure_hook(datetime, _required(_to_optional_datetime, "a date-time"))
 
     def optional_leaf(type_: Any) -> bool:
         return _optional_of(type_) in _OPTIONAL_LEAVES

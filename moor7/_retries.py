@@ -35,7 +35,7 @@ import contextvars
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import attrs
 
@@ -157,6 +157,7 @@ class Call:
         sent: Whether an attempt was sent.
     """
 
+    closed: Callable[[], bool]
     kind: CallKind
     timeout: float | None
     retries: int
@@ -167,20 +168,26 @@ class Call:
     failures: int = 0
     # A retry was declined because it would start after the deadline.
     too_late: bool = False
-    _last: tuple[Exception, bool | float] | None = None
+    # The answer for the first attempt's failure, which stamina is handed once more.
+    _handed: bool | float | None = None
 
     def with_no_retries(self) -> Call:
         """The same call, for one attempt more (after an authentication rejection)."""
-        return attrs.evolve(self, retries=0, failures=0, too_late=False, last=None)
+        return attrs.evolve(self, retries=0, failures=0, too_late=False, handed=None)
+
+    def first_wait(self, exc: Exception, request: OutgoingRequest) -> bool | float:
+        """:meth:`next_wait` for the first attempt, which runs before stamina: stamina
+        is then handed that failure as its first outcome, and gets the same answer."""
+        self._handed = self.next_wait(exc, request)
+        return self._handed
 
     def next_wait(self, exc: Exception, request: OutgoingRequest) -> bool | float:
-        """stamina's hook: seconds to wait before retrying after *exc*, or ``False``.
-
-        The first attempt's failure is asked about twice (before stamina, then as the
-        outcome stamina is handed): the same answer both times.
-        """
-        if self._last is not None and self._last[0] is exc:
-            return self._last[1]
+        """stamina's hook: seconds to wait before retrying after *exc*, or ``False``."""
+        if self._handed is not None:
+            handed, self._handed = self._handed, None
+            return handed
+        if self.closed():
+            return False  # closed meanwhile: no backoff, no further attempt
         self.failures += 1
         wait: bool | float = retry_wait(self.kind, exc)
         if wait is not False:
@@ -201,7 +208,6 @@ class Call:
                     self.failures,
                     wait,
                 )
-        self._last = (exc, wait)
         return wait
 
     def attempt_timeout(self, request: OutgoingRequest) -> float | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import math
 import socket
 import ssl
 import urllib.request
@@ -264,7 +265,9 @@ class AiohttpTransport:
                 request.url,
                 data=request.body,
                 headers=headers,
-                timeout=aiohttp.ClientTimeout(total=timeout),
+                # ceil_threshold: aiohttp rounds a timeout over 5 s up to a whole second
+                # of the loop's clock, which would let an attempt outlive a deadline.
+                timeout=aiohttp.ClientTimeout(total=timeout, ceil_threshold=math.inf),
                 proxy=self._proxy or (_environment_proxy(request.url) if self._at_exit else None),
                 allow_redirects=False,
                 # A shared session= may raise on 4xx/5xx by default; the envelope,
@@ -292,6 +295,14 @@ class AiohttpTransport:
                 raise ClientClosedError(msg) from exc
             msg = f"the HTTP session cannot be used: {exc}"
             raise UsageError(msg) from exc
+        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
+            # Nothing was sent, but no retry can fix it (each would take a slot of the
+            # quota): a CA bundle (verify=), a proxy that intercepts TLS, a wrong host.
+            msg = (
+                f"the gateway's TLS certificate or handshake failed: {type(exc).__name__}: "
+                f"{exc} (see verify=)"
+            )
+            raise ConfigurationError(msg) from exc
         except aiohttp.ClientConnectorError as exc:
             # No connection was made (refused, unreachable, DNS): nothing was sent. The
             # error names the host and port only, so its text is safe to keep.

@@ -190,3 +190,84 @@ class TestCloseEndsTheWaiting:
         assert not worker.is_alive()
         assert time.monotonic() - started < AT_ONCE
         assert [type(exc) for exc in outcome] == [moor7.ClientClosedError]
+
+
+class SlowReleaseLimiter:
+    """Grants at once; releasing a slot takes a while (as a Redis round trip does)."""
+
+    def __init__(self, release_delay: float) -> None:
+        self.release_delay = release_delay
+
+    @contextlib.asynccontextmanager
+    async def acquire(self, account: str) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await asyncio.sleep(self.release_delay)
+
+    async def pause(self, account: str, seconds: float | None = None) -> None:
+        pass
+
+
+class TestCloseNeverHidesAnAnswer:
+    async def test_an_action_answered_while_its_slot_is_released_is_not_closed(
+        self, gateway: FakeGateway
+    ) -> None:
+        """A close in that moment once reported an answered action as never sent."""
+        client = make_client(gateway, limiter=SlowReleaseLimiter(0.3))
+        call = asyncio.ensure_future(client.create_dialout_task(name="t", creator="2001"))
+        await asyncio.sleep(0.15)  # answered; the slot is being released
+        await client.aclose()
+        result = await call
+        assert result.request_id == gateway.calls[0].request_id
+        assert len(gateway.dialout_tasks) == 1
+
+    async def test_a_call_answered_after_close_waits_no_backoff(self) -> None:
+        """An answer that arrives after close (a shared session stays open) is not
+        followed by a backoff, a Retry-After or a wait for a slot."""
+        attempts = 0
+
+        async def answer(request: moor7.OutgoingRequest, headers: Any) -> moor7.HttpResponse:
+            nonlocal attempts
+            attempts += 1
+            await asyncio.sleep(0.2)
+            body = b'{"success": false, "code": "429", "message": "rate limit"}'
+            return moor7.HttpResponse(429, {"Retry-After": "3"}, body)
+
+        client = moor7.AsyncClient(
+            DEMO_APPKEY,
+            DEMO_SECRET_KEY,
+            transport=moor7.testing.MockTransport(answer),  # its sends survive aclose()
+            limiter=moor7.Unlimited(),
+        )
+        call = asyncio.ensure_future(client.list_queues())
+        await asyncio.sleep(0.05)  # in flight
+        await client.aclose()
+        started = time.monotonic()
+        with pytest.raises(moor7.RateLimitError):
+            await call
+        assert time.monotonic() - started < AT_ONCE
+        assert attempts == 1
+
+
+class TestDeadlineEdges:
+    async def test_the_same_exception_raised_every_time_still_meets_the_deadline(self) -> None:
+        refused = moor7.ConnectError("refused")
+
+        def answer(request: moor7.OutgoingRequest, headers: Any) -> moor7.HttpResponse:
+            raise refused
+
+        async with moor7.AsyncClient(
+            DEMO_APPKEY,
+            DEMO_SECRET_KEY,
+            transport=moor7.testing.MockTransport(answer),
+            limiter=moor7.Unlimited(),
+            backoff_initial=0.2,
+            backoff_max=0.2,
+            max_retries=50,
+        ) as client:
+            started = time.monotonic()
+            with pytest.raises(moor7.DeadlineExceeded, match="retry") as excinfo:
+                await client.list_queues(deadline=0.5)
+            assert time.monotonic() - started < 0.5 + AT_ONCE
+        assert excinfo.value.sent is False  # only refused connections: nothing went out

@@ -579,3 +579,53 @@ class TestMockTransport:
                 session=object(),  # type: ignore[arg-type]
                 transport=MockTransport(lambda r, h: moor7.HttpResponse(200)),
             )
+
+
+class TestConverterLeaves:
+    """Every leaf type a field may be has a strict rule; anything else is refused loudly."""
+
+    def test_exact_leaves_are_strict_and_quote_no_value(self) -> None:
+        from moor7._convert import describe_error, make_converter
+
+        @attrs.frozen
+        class Leaves:
+            flag: bool
+            rate: float
+            when: datetime
+
+        converter = make_converter()
+        good = converter.structure(
+            {"flag": "true", "rate": "25.00%", "when": "2020-01-01 00:00:00"}, Leaves
+        )
+        assert (good.flag, good.rate) == (True, 25.0)
+        for bad in ({"rate": "hunter2"}, {"flag": 2}, {"rate": float("nan")}):
+            record = {"flag": True, "rate": 1, "when": "2020-01-01 00:00:00", **bad}
+            with pytest.raises(Exception) as excinfo:  # noqa: PT011 - cattrs' group, described below
+                converter.structure(record, Leaves)
+            assert "hunter2" not in describe_error(excinfo.value)
+
+    @pytest.mark.parametrize("type_", [moor7.AgentStatus, bytes, complex])
+    def test_a_type_that_would_slip_past_the_rules_is_refused_when_met(self, type_: type) -> None:
+        from moor7._convert import make_converter
+
+        model = attrs.make_class("Odd", {"value": attrs.field(type=type_)}, frozen=True)
+        with pytest.raises(MissingRuleError, match="no rule"):
+            make_converter().structure({"value": "x"}, model)
+
+
+class TestPagingThatTheGatewayIgnores:
+    async def test_the_same_full_page_again_ends_the_iteration(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.set_response(AGENT_PATH, agents(2))  # whatever page is asked for
+        found = [agent async for agent in client.list_agents(page_size=2)]
+        assert len(found) == 4  # page 1, then page 2 the same: the last
+        assert len(gateway.calls) == 2
+
+    async def test_a_page_longer_than_asked_for_is_the_last(
+        self, client: moor7.AsyncClient, gateway: FakeGateway
+    ) -> None:
+        gateway.set_response(AGENT_PATH, agents(5))
+        found = [agent async for agent in client.list_agents(page_size=2)]
+        assert len(found) == 5
+        assert len(gateway.calls) == 1

@@ -188,3 +188,15 @@ class TestQuietUnlessAsked:
         ]
         assert "ServerError" in retries[0]
         assert "retry 1" in retries[0]
+
+
+class TestTls:
+    async def test_a_tls_failure_is_not_retried_and_says_where_to_look(self) -> None:
+        """No retry can fix a handshake, and each would take a slot of the quota."""
+        limiter = moor7.LocalLimiter(max_calls=10, period=60.0)
+        async with FakeGateway() as gateway:  # plain HTTP: the handshake fails
+            url = gateway.url.replace("http://", "https://")
+            async with client_for(url, max_retries=3, limiter=limiter) as client:
+                with pytest.raises(moor7.ConfigurationError, match="verify="):
+                    await client.list_queues()
+        assert limiter.calls_in_window(DEMO_APPKEY) == 1

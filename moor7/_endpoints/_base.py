@@ -174,9 +174,11 @@ class EndpointMethods:
         """Fetch page 1, 2, ... of *endpoint*, one call each, until a short page.
 
         A page is fetched only when the caller asks for the next one, so a loop that
-        stops early spends no call of the quota on pages it never reads.
+        stops early spends no call of the quota on pages it never reads. Each page is
+        a call of its own: ``timeout``, ``max_retries`` and ``deadline`` apply to each.
         """
         page = 1
+        previous: object = None
         while True:
             result = await self._perform(
                 endpoint,
@@ -187,9 +189,14 @@ class EndpointMethods:
             )
             object.__setattr__(result, "page", page)
             yield result
-            # No total comes back (the docs show none): a short page is the last one.
-            if not isinstance(result, ResultList) or len(result) < page_size:
+            # No total comes back (the docs show none): a short page is the last one. A
+            # page longer than asked for, or the same as the one before, means the
+            # gateway ignored the paging: stop, rather than spend the quota forever.
+            if not isinstance(result, ResultList) or len(result) != page_size:
                 return
+            if result.raw == previous:
+                return
+            previous = result.raw
             page += 1
 
     @staticmethod
