@@ -134,8 +134,8 @@ class FastPath:
         elif rule.kind == "list":
             lines = [f"    return {self._expression('value', hook, type_, namespace)}"]
         elif rule.kind == "result list":
-            items_type = list[rule.type]  # type: ignore[name-defined]  # a runtime alias
-            items = self._expression("value", rule.inner, items_type, namespace)
+            # None for the type, as the ResultList's hook calls its items' hook.
+            items = self._expression("value", rule.inner, None, namespace)
             namespace["_result"] = rule.type
             lines = [
                 f"    result = _result({items})",
