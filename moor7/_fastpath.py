@@ -22,6 +22,7 @@ cached hash, fields outside ``__init__``) is not compiled: its hook is called in
 from __future__ import annotations
 
 import itertools
+import operator
 import types
 from collections.abc import Callable
 from typing import Any
@@ -126,26 +127,30 @@ class FastPath:
 
     def _compile(self, rule: Rule, hook: Any, type_: Any) -> Callable[[Any], Any] | None:
         namespace: dict[str, Any] = {}
+        name = f"structure_{getattr(type_, '__name__', 'list')}"
         if rule.kind == "model":
             if not _compilable(rule.type):
                 return None
             namespace.update(_hook=hook, _type=type_)
-            lines = self._model(rule, namespace)
+            lines = self._model(rule, namespace, name)
         elif rule.kind == "list":
-            lines = [f"    return {self._expression('value', hook, type_, namespace)}"]
+            lines = [
+                f"def {name}(value):",
+                f"    return {self._expression('value', hook, type_, namespace)}",
+            ]
         elif rule.kind == "result list":
             # None for the type, as the ResultList's hook calls its items' hook.
             items = self._expression("value", rule.inner, None, namespace)
             namespace["_result"] = rule.type
             lines = [
+                f"def {name}(value):",
                 f"    result = _result({items})",
                 "    result.raw = value",
                 "    return result",
             ]
         else:
             return None
-        name = f"structure_{getattr(type_, '__name__', 'list')}"
-        source = "\n".join([f"def {name}(value):", *lines])
+        source = "\n".join(lines)
         # Our own source, written from the models' fields: nothing from outside runs.
         exec(compile(source, f"<moor7 fast path for {type_!r}>", "exec"), namespace)  # noqa: S102
         return namespace[name]  # type: ignore[no-any-return]
@@ -177,6 +182,12 @@ class FastPath:
             function = self._bind(namespace, self.function(rule.type), "_f")
             return f"{function}({v}) if type({v}) is dict else {call}"
         if rule.kind == "list":
+            item_rule = _RULES.get(rule.inner)
+            if item_rule is not None and item_rule.kind == "model":
+                # map() calls the model's function from C: no comprehension's function
+                # object made per list (a list of two groups per number), and no frame.
+                function = self._bind(namespace, self.function(item_rule.type), "_f")
+                return f"list(map({function}, {v})) if type({v}) is list else {call}"
             item = f"_item{next(self._names)}"
             each = self._expression(item, rule.inner, rule.type, namespace)
             return f"[{each} for {item} in {v}] if type({v}) is list else {call}"
@@ -201,16 +212,42 @@ class FastPath:
             f"    x = {h}({v}, {t})",
         ]
 
-    def _model(self, rule: Rule, namespace: dict[str, Any]) -> list[str]:
+    def _model(self, rule: Rule, namespace: dict[str, Any], name: str) -> list[str]:
         cls = rule.type
-        fields = {field.name: field for field in attrs.fields(cls)}
         namespace.update(_new=object.__new__, _cls=cls, _dig=_dig)
-        lines = [
+        keys = [wire for _, wire in rule.inner if isinstance(wire, str)]
+        head = [
             # A dict, as JSON gives; any other value the model's hook decides.
             "    if type(value) is not dict:",
             "        return _hook(value, _type)",
-            "    instance = _new(_cls)",
         ]
+        sparse = self._model_body(rule, namespace, None)
+        if len(keys) < 2:
+            return [f"def {name}(value):", *head, *sparse]
+        # A whole record, the common case: every key read at once, by one C call; a
+        # record that lacks one (KeyError) takes the function that reads key by key.
+        namespace["_every_key"] = operator.itemgetter(*keys)
+        names = {key: f"_k{index}" for index, key in enumerate(keys)}
+        return [
+            f"def {name}_sparse(value):",
+            *sparse,
+            f"def {name}(value):",
+            *head,
+            "    try:",
+            f"        {', '.join(names.values())} = _every_key(value)",
+            "    except KeyError:",
+            f"        return {name}_sparse(value)",
+            *self._model_body(rule, namespace, names),
+        ]
+
+    def _model_body(
+        self, rule: Rule, namespace: dict[str, Any], read: dict[str, str] | None
+    ) -> list[str]:
+        """Make the instance and set each field; each key's value from its variable in
+        *read* (all read already), else read from the record key by key."""
+        cls = rule.type
+        fields = {field.name: field for field in attrs.fields(cls)}
+        lines = ["    instance = _new(_cls)"]
         for name, wire in rule.inner:
             field = fields[name]
             setter = self._bind(namespace, getattr(cls, name).__set__, f"_set_{name}")
@@ -223,19 +260,23 @@ class FastPath:
                 # Not read from data: raw is the record itself, the rest their default.
                 lines.append(f"    {setter}(instance, {'value' if name == 'raw' else default})")
                 continue
-            assign = self._assign("v", _hook(self._converter, field.type), field.type, namespace)
+            hook = _hook(self._converter, field.type)
             if isinstance(wire, tuple):
                 # A nested value: the hook always sees it, None when a level is missing.
                 path = self._bind(namespace, wire, "_path")
                 lines.append(f"    v = _dig(value, {path})")
+                lines += [f"    {line}" for line in self._assign("v", hook, field.type, namespace)]
+            elif read is not None:
+                assign = self._assign(read[wire], hook, field.type, namespace)
                 lines += [f"    {line}" for line in assign]
             elif field.default is attrs.NOTHING:
                 # Required: a missing key raises KeyError, and the converter reports it.
                 lines.append(f"    v = value[{wire!r}]")
-                lines += [f"    {line}" for line in assign]
+                lines += [f"    {line}" for line in self._assign("v", hook, field.type, namespace)]
             else:
                 lines.append(f"    if {wire!r} in value:")
                 lines.append(f"        v = value[{wire!r}]")
+                assign = self._assign("v", hook, field.type, namespace)
                 lines += [f"        {line}" for line in assign]
                 lines.append("    else:")
                 lines.append(f"        x = {default}")
