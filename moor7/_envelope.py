@@ -14,7 +14,6 @@ plain :class:`~moor7.exceptions.APIError` that still carries all four facts.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -24,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from ._json import loads  # json.loads, or orjson where installed (moor7[speedups])
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -158,7 +158,7 @@ def parse_response(
     document: Any = None
     if body.strip():
         try:
-            document = json.loads(body)
+            document = loads(body)
         except (UnicodeDecodeError, ValueError, RecursionError):  # nested past the stack
             document = None
     is_envelope = isinstance(document, Mapping) and ("success" in document or "code" in document)

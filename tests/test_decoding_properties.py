@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import importlib.util
 import json
 import math
 import types
@@ -35,6 +36,7 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 import moor7
+import moor7._json
 from moor7._convert import _optional_of, _wire_name, describe_error, make_converter, structure
 from moor7._endpoints import Endpoint, agents, calls, dialout, numbers, reports
 from moor7._endpoints.numbers import GET_NUMBER_POOL, LIST_DISPLAY_NUMBER_GROUPS
@@ -690,3 +692,100 @@ class TestFastPath:
 
         find(answers(type_), answered, settings=DETERMINISTIC)
         find(answers(type_), lambda answer: not answered(answer), settings=DETERMINISTIC)
+
+
+# -- the JSON parser: orjson where installed, read as json reads ---------------------------
+
+
+def parsed(loads: Any, body: bytes) -> tuple[str, Any]:
+    try:
+        return "value", loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # as parse_response
+        return "error", type(error)
+
+
+def same_json(ours: Any, theirs: Any) -> bool:
+    """Equal, of the same types all the way down, NaN equal to NaN (walked without
+    recursion: a body may nest a thousand deep)."""
+    pending = [(ours, theirs)]
+    while pending:
+        a, b = pending.pop()
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, dict):
+            if list(a) != list(b):
+                return False
+            pending += [(a[key], b[key]) for key in a]
+        elif isinstance(a, list):
+            if len(a) != len(b):
+                return False
+            pending += list(zip(a, b, strict=True))
+        elif isinstance(a, float) and math.isnan(a):
+            if not math.isnan(b):
+                return False
+        elif a != b:
+            return False
+    return True
+
+
+# Numbers where orjson and json part ways: beyond 64 bits, beyond a float's range.
+edge_numbers = st.sampled_from(
+    [
+        "18446744073709551615",
+        "18446744073709551616",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "1" * 40,
+        "1e400",
+        "-1e400",
+        "1e-400",
+        "-0",
+        "-0.0",
+        "0.1234567890123456789012",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+    ]
+) | st.integers().map(str)
+
+
+@st.composite
+def bodies_with_edges(draw: st.DrawFn) -> bytes:
+    """A JSON document with the edge numbers spliced in where values go."""
+    document = draw(json_values)
+    text = json.dumps(document, ensure_ascii=draw(st.booleans()))
+    edge = draw(edge_numbers)
+    text = draw(st.sampled_from([edge, f"[{edge}]", f'{{"a": {edge}, "b": {text}}}', text]))
+    if draw(st.booleans()):
+        text = draw(st.sampled_from(["\ufeff", " ", ""])) + text
+    return text.encode(draw(st.sampled_from(["utf-8", "utf-16", "utf-32"])), "surrogatepass")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("orjson") is None, reason="orjson (moor7[speedups]) not installed"
+)
+class TestJsonParser:
+    """moor7's parser gives json.loads' value, or json's error, for any body."""
+
+    @settings(DETERMINISTIC, max_examples=400)
+    @given(body=st.binary(max_size=200) | encoded(json_values) | bodies_with_edges())
+    @example(body=b'{"a": 18446744073709551616}')
+    @example(body=b"[-9223372036854775809]")
+    @example(body=b"[NaN, Infinity, 1e400]")
+    @example(body=b'"\\ud800"')
+    @example(body=b"\xef\xbb\xbf{}")
+    @example(body=b"[" * 1025 + b"]" * 1025)
+    def test_the_same_as_json(self, body: bytes) -> None:
+        ours = parsed(moor7._json.loads, body)
+        theirs = parsed(json.loads, body)
+        assert ours[0] == theirs[0], (ours, theirs)
+        if ours[0] == "value":
+            assert same_json(ours[1], theirs[1]), (ours, theirs)
+        else:
+            assert ours[1] is theirs[1]
+
+    def test_orjson_is_the_one_used(self) -> None:
+        """With the extra installed, a plain answer is parsed by orjson."""
+        moor7._json.loads(b"{}")  # the first call looks orjson up
+        assert moor7._json._fast_loads is not None
+        assert moor7._json._fast_loads.__module__ == "orjson"
