@@ -659,10 +659,12 @@ def signing(plan: Plan) -> Row:
 def decoding(plan: Plan) -> tuple[Row, str]:
     """7: decoding the 5,000-number pool's bytes into models, against pydantic v2.
 
-    moor7's side is what a call does with the body: the JSON parser moor7 uses, then
-    the converter. pydantic's is ``model_validate_json`` into a twin of the models
-    (``bench/peers.py``); msgspec's and a bare ``json.loads`` are reported beside them.
+    moor7's side is what a call does with the body on the default install: ``json.loads``,
+    then the converter; with ``moor7[speedups]`` installed, the same with moor7's parser
+    (orjson) is reported too. pydantic's is ``model_validate_json`` into a twin of the
+    models (``bench/peers.py``); msgspec's and a bare ``json.loads`` are reported beside.
     """
+    import moor7._json
     from moor7._convert import structure
 
     body = json.dumps(number_pool(LARGE_POOL), ensure_ascii=False).encode()
@@ -671,6 +673,9 @@ def decoding(plan: Plan) -> tuple[Row, str]:
         return structure(json.loads(body), moor7.NumberPool)
 
     sides: dict[str, Callable[[], object]] = {"moor7": ours, "json.loads": lambda: json.loads(body)}
+    moor7._json.loads(b"{}")  # looks the speedups up
+    if moor7._json._fast_loads is not None:
+        sides["moor7[speedups]"] = lambda: structure(moor7._json.loads(body), moor7.NumberPool)
     missing = []
     try:
         from bench.peers import pydantic_decoder
