@@ -11,7 +11,7 @@ hook itself, the function the converter would call. Instances are made with
 ``object.__new__`` and their slots set directly, as attrs' ``__init__`` would set them,
 without its frozen-class guard.
 
-Nothing here raises an error of its own: any exception (a missing required key, a
+No error of the fast path reaches a caller: any exception (a missing required key, a
 hook's complaint, anything unforeseen) makes :func:`moor7._convert.structure` run the
 converter on the same data from the start, so a bad record fails with exactly the
 converter's error, path and message. A model with attrs features the fast path does
@@ -122,6 +122,8 @@ class FastPath:
             def function(value: Any, hook: Any = hook, type_: Any = type_) -> Any:
                 return hook(value, type_)
 
+            if type_ in self._building:
+                return function  # a stand-in for the inner level only: not kept
         self._functions[type_] = function
         return function
 
