@@ -664,8 +664,12 @@ def decoding(plan: Plan) -> tuple[Row, str]:
     (orjson) is reported too. pydantic's is ``model_validate_json`` into a twin of the
     models (``bench/peers.py``); msgspec's and a bare ``json.loads`` are reported beside.
     """
-    import moor7._json
     from moor7._convert import structure
+
+    try:
+        from moor7 import _json as parser
+    except ImportError:  # moor7 before the speedups extra: the bench runs on it too
+        parser = None
 
     body = json.dumps(number_pool(LARGE_POOL), ensure_ascii=False).encode()
 
@@ -673,9 +677,10 @@ def decoding(plan: Plan) -> tuple[Row, str]:
         return structure(json.loads(body), moor7.NumberPool)
 
     sides: dict[str, Callable[[], object]] = {"moor7": ours, "json.loads": lambda: json.loads(body)}
-    moor7._json.loads(b"{}")  # looks the speedups up
-    if moor7._json._fast_loads is not None:
-        sides["moor7[speedups]"] = lambda: structure(moor7._json.loads(body), moor7.NumberPool)
+    if parser is not None:
+        parser.loads(b"{}")  # looks the speedups up
+        if parser._fast_loads is not None:
+            sides["moor7[speedups]"] = lambda: structure(parser.loads(body), moor7.NumberPool)
     missing = []
     try:
         from bench.peers import pydantic_decoder
