@@ -60,9 +60,10 @@ class Rule:
             ``"enum"``.
         type: The model, the list's item type, the ResultList subclass, or the enum's
             plain type (``int`` or ``str``).
-        inner: The model's fields as (name, wire name, path or ``None`` for a field
-            never read from data); the item's hook; the model's hook; the enum's
-            members by value.
+        inner: For a model, its fields as (name, wire) pairs, the wire a key, a path
+            of keys (a tuple) or ``None`` for a field never read from data; for a
+            list, the item's hook; for an optional model or a result list, the
+            model's or the items' hook; for an enum, its members by value.
     """
 
     kind: str
