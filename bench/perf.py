@@ -6,6 +6,8 @@ Run from the repository root::
     python -m bench.perf --quick    # a smoke run of a few seconds (tests/test_bench.py)
     python -m bench.perf --only 1,3 # some scenarios only
 
+Scenario 7 compares decoding with pydantic v2 and msgspec: ``pip install -e '.[bench]'``.
+
 It prints a Markdown table (scenario | moor7 | baseline | ratio | target | met?) and the
 details behind it. Absolute times are noise on a small shared machine, so every figure
 is a ratio against a baseline measured in the same run, as the median of several
@@ -654,6 +656,111 @@ def signing(plan: Plan) -> Row:
     )
 
 
+def with_distinct_times(pool: dict[str, Any]) -> dict[str, Any]:
+    """The pool with every display number created and updated at a second of its own."""
+    for i, number in enumerate(pool["displayNumberList"]):
+        day = f"{1 + i % 12:02d}-{1 + i % 28:02d}"
+        number["createTime"] = f"2020-{day} {i % 24:02d}:{i % 60:02d}:{i // 60 % 60:02d}"
+        number["updateTime"] = f"2021-{day} {i % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+    return pool
+
+
+def decoding(plan: Plan) -> tuple[Row, str]:
+    """7: decoding the 5,000-number pool's bytes into models, against pydantic v2.
+
+    moor7's side is what a call does with the body on the default install: ``json.loads``,
+    then the converter; with ``moor7[speedups]`` installed, the same with moor7's parser
+    (orjson) is reported too. pydantic's is ``model_validate_json`` into a twin of the
+    models (``bench/peers.py``); msgspec's and a bare ``json.loads`` are reported beside.
+    The bench pool repeats two times in all (moor7 keeps the times it has read): the
+    note also gives moor7 and pydantic on the pool with 10,000 distinct times.
+    """
+    from moor7._convert import structure
+
+    try:
+        from moor7 import _json as parser
+    except ImportError:  # moor7 before the speedups extra: the bench runs on it too
+        parser = None
+
+    body = json.dumps(number_pool(LARGE_POOL), ensure_ascii=False).encode()
+    distinct = json.dumps(with_distinct_times(number_pool(LARGE_POOL)), ensure_ascii=False)
+    distinct_body = distinct.encode()
+
+    def ours() -> object:
+        return structure(json.loads(body), moor7.NumberPool)
+
+    sides: dict[str, Callable[[], object]] = {"moor7": ours, "json.loads": lambda: json.loads(body)}
+    if parser is not None:
+        parser.loads(b"{}")  # looks the speedups up
+        if parser._fast_loads is not None:
+            sides["moor7[speedups]"] = lambda: structure(parser.loads(body), moor7.NumberPool)
+    missing = []
+    try:
+        from bench.peers import pydantic_decoder
+
+        pydantic = pydantic_decoder()
+        sides["pydantic"] = lambda: pydantic(body)
+        sides["moor7, distinct times"] = lambda: structure(
+            json.loads(distinct_body), moor7.NumberPool
+        )
+        sides["pydantic, distinct times"] = lambda: pydantic(distinct_body)
+    except ImportError:
+        missing.append("pydantic")
+    try:
+        from bench.peers import msgspec_decoder
+
+        msgspec = msgspec_decoder()
+        sides["msgspec"] = lambda: msgspec(body)
+    except ImportError:
+        missing.append("msgspec")
+    times: dict[str, list[float]] = {side: [] for side in sides}
+    for decode in sides.values():
+        decode()  # a warm-up: the converter's functions, pydantic's schema
+    for i in range(plan.rounds):
+        order = list(sides) if i % 2 else list(reversed(sides))
+        for side in order:
+            gc.collect()
+            started = time.perf_counter()
+            sides[side]()
+            times[side].append(time.perf_counter() - started)
+    medians = {side: statistics.median(samples) for side, samples in times.items()}
+    # Ratios of each round's own times, then their median: a slow round slows all sides.
+    ratios = {
+        side: statistics.median(
+            a / b for a, b in zip(times[side], times["json.loads"], strict=True)
+        )
+        for side in sides
+    }
+    note = (
+        f"7: decoding {len(body) / 1e6:.1f} MB, times per decode and ratios to `json.loads`: "
+        + ", ".join(f"{side} {medians[side] * 1e3:.1f} ms ({ratios[side]:.2f}x)" for side in sides)
+    )
+    if missing:
+        note += f"; not installed: {', '.join(missing)} (pip install -e '.[bench]')"
+    if "pydantic" not in sides:
+        row = Row(
+            "7. decoding the 5,000-number pool, vs pydantic v2 (time ratio)",
+            f"{medians['moor7'] * 1e3:.1f} ms",
+            "pydantic not installed",
+            shown(ratios["moor7"]),
+            "< 1.0",
+            None,
+        )
+        return row, note
+    ratio = shown(
+        statistics.median(a / b for a, b in zip(times["moor7"], times["pydantic"], strict=True))
+    )
+    row = Row(
+        "7. decoding the 5,000-number pool, vs pydantic v2 `model_validate_json` (time ratio)",
+        f"{medians['moor7'] * 1e3:.1f} ms",
+        f"{medians['pydantic'] * 1e3:.1f} ms",
+        ratio,
+        "< 1.0",
+        ratio < 1.0,
+    )
+    return row, note
+
+
 # -- the run ---------------------------------------------------------------------------
 
 
@@ -713,6 +820,10 @@ def run(plan: Plan, only: set[str]) -> tuple[list[Row], list[str]]:
             notes.append(note)
         if "6" in only:
             rows.append(signing(plan))
+        if "7" in only:
+            row, note = decoding(plan)
+            rows.append(row)
+            notes.append(note)
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
@@ -727,7 +838,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m bench.perf", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="scenarios to run, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="scenarios to run, e.g. 1,3")
     parser.add_argument("--serve", type=int, metavar="ACCOUNTS", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve is not None:

@@ -20,6 +20,7 @@ import re
 import threading
 import types
 import typing
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -31,7 +32,17 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from ._models import CHINA_STANDARD_TIME, WIRE_NAMES, ResultList
 
-__all__ = ["MissingRuleError", "describe_error", "make_converter", "structure", "wire_keys"]
+if typing.TYPE_CHECKING:
+    from ._fastpath import FastPath
+
+__all__ = [
+    "MissingRuleError",
+    "Rule",
+    "describe_error",
+    "make_converter",
+    "structure",
+    "wire_keys",
+]
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
@@ -42,6 +53,37 @@ _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 _DECIMAL = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?")
 _GATEWAY_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
+@attrs.frozen
+class Rule:
+    """What a hook that a rule made does, for ``_fastpath.py`` to compile the same.
+
+    Each hook below that is more than a leaf records its rule in :data:`_RULES`, so the
+    fast path follows the converter's own choice of hook for every type, and a type
+    whose hook it does not recognise simply calls that hook.
+
+    Attributes:
+        kind: ``"model"``, ``"optional model"``, ``"list"``, ``"result list"`` or
+            ``"enum"``.
+        type: The model, the list's item type, the ResultList subclass, or the enum's
+            plain type (``int`` or ``str``).
+        inner: For a model, its fields as (name, wire) pairs, the wire a key, a path
+            of keys (a tuple) or ``None`` for a field never read from data; for a
+            list, the item's hook; for an optional model or a result list, the
+            model's or the items' hook; for an enum, its members by value.
+    """
+
+    kind: str
+    type: Any
+    inner: Any
+
+
+# Hooks to their rules; weak, so a converter that goes leaves nothing behind.
+_RULES: weakref.WeakKeyDictionary[Callable[..., Any], Rule] = weakref.WeakKeyDictionary()
+
+# Never read from data: raw is the record itself, the request id comes from the envelope.
+_NOT_FROM_DATA = ("raw", "request_id")
 
 
 def _camel(name: str) -> str:
@@ -105,10 +147,20 @@ def _to_optional_bool(value: Any, _: Any = None) -> bool | None:
     raise _fail(value, "a boolean")
 
 
+# The times already read, by their text: a pool's numbers share a few creation and update
+# times (a batch of numbers is set up at once), and a datetime is immutable, so one
+# instance may serve every record that sends the same text. Bounded: emptied when full.
+_TIMES: dict[str, datetime] = {}
+_TIMES_KEPT = 1024
+
+
 def _to_optional_datetime(value: Any, _: Any = None) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
+        cached = _TIMES.get(value) if type(value) is str else None
+        if cached is not None:
+            return cached
         try:
             # strptime() costs ~5 µs a call, over ten times this check and fromisoformat(),
             # which reads the gateway's own shape the same way; with two times a number,
@@ -126,6 +178,10 @@ def _to_optional_datetime(value: Any, _: Any = None) -> datetime | None:
         if parsed.tzinfo is None:
             # parsed.replace(tzinfo=...), five times faster on CPython 3.11.
             parsed = datetime.combine(parsed, parsed.time(), CHINA_STANDARD_TIME)
+        if type(value) is str:
+            if len(_TIMES) >= _TIMES_KEPT:
+                _TIMES.clear()
+            _TIMES[value] = parsed
         return parsed
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         # Epoch milliseconds appear elsewhere in the API (requestInfo.span).
@@ -161,6 +217,7 @@ def _enum_or_int(enum_cls: type[E]) -> Callable[[Any, Any], E | int | None]:
         except ValueError:
             return number  # a value the docs did not list: keep it, do not fail
 
+    _RULES[structure] = Rule("enum", int, members)
     return structure
 
 
@@ -179,6 +236,7 @@ def _enum_or_str(enum_cls: type[E]) -> Callable[[Any, Any], E | str | None]:
         except ValueError:
             return text  # a value the docs did not list: keep it, do not fail
 
+    _RULES[structure] = Rule("enum", str, members)
     return structure
 
 
@@ -208,6 +266,7 @@ def _list_of(
             raise IterableValidationError(msg, errors, list)
         return result
 
+    _RULES[structure] = Rule("list", item_type, item_hook)
     return structure
 
 
@@ -273,14 +332,15 @@ def _model_hook(converter: cattrs.Converter, cls: Any) -> Callable[[Any, Any], A
     attrs.resolve_types(cls)
     overrides: dict[str, Any] = {}
     nested: list[tuple[str, tuple[str, ...]]] = []
+    wires: list[tuple[str, str | tuple[str, ...] | None]] = []
     for field in attrs.fields(cls):
-        if field.name in ("raw", "request_id"):
-            # Never read from data: raw is the record itself, the request id comes from
-            # the envelope.
+        if field.name in _NOT_FROM_DATA:
             overrides[field.name] = override(omit=True)
+            wires.append((field.name, None))
             continue
         _check_leaf(cls, field.name, field.type)
         wire = _wire_name(cls, field.name)
+        wires.append((field.name, wire))
         if isinstance(wire, tuple):
             # A value nested deeper in the record: copied up under a key of its own.
             key = "moor7:" + ".".join(wire)
@@ -305,6 +365,7 @@ def _model_hook(converter: cattrs.Converter, cls: Any) -> Callable[[Any, Any], A
             object.__setattr__(instance, "raw", value)
         return instance
 
+    _RULES[structure] = Rule("model", cls, tuple(wires))
     return structure
 
 
@@ -316,6 +377,7 @@ def _optional_model_hook(
     def structure(value: Any, _: Any = None) -> T | None:
         return None if value is None or value == "" else hook(value, cls)
 
+    _RULES[structure] = Rule("optional model", cls, hook)
     return structure
 
 
@@ -329,6 +391,7 @@ def _result_list_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[[
         result.raw = value
         return result
 
+    _RULES[structure] = Rule("result list", cls, items)
     return structure
 
 
@@ -507,29 +570,58 @@ def make_converter() -> cattrs.Converter:
 
 
 _shared: cattrs.Converter | None = None
-_shared_lock = threading.Lock()
+_fast_path: FastPath | None = None  # built with its first function
+_shared_lock = threading.RLock()
+
+
+def _shared_converter_unlocked() -> cattrs.Converter:
+    global _shared
+    if _shared is None:
+        _shared = make_converter()
+    return _shared
 
 
 def _shared_converter() -> cattrs.Converter:
     # Built once per process, not per client: a converter's generated code costs ~70 KB
     # and ~5 ms to build, which a thousand clients (one per account) would each pay.
     # Nothing registers hooks on it after this, so sharing it is safe.
-    global _shared
     if _shared is None:
         with _shared_lock:
-            if _shared is None:
-                _shared = make_converter()
+            return _shared_converter_unlocked()
     return _shared
+
+
+_fast: dict[Any, Callable[[Any], Any]] = {}
+
+
+def _fast_function(type_: Any) -> Callable[[Any], Any]:
+    # Compiled from the shared converter's own hooks, once per type (see _fastpath.py).
+    from ._fastpath import FastPath
+
+    global _fast_path
+    with _shared_lock:
+        if _fast_path is None:
+            _fast_path = FastPath(_shared_converter_unlocked())
+        function = _fast_path.function(type_)
+    _fast[type_] = function
+    return function
 
 
 def structure(data: Any, type_: Any) -> Any:
     """Turn the gateway's *data* into *type_* (a model, or a list of models).
 
+    The fast path (``_fastpath.py``) answers when it can; it gives the converter's own
+    result, and on anything it does not handle, the converter decides from the start.
+
     Raises:
         Exception: cattrs' validation errors, or a hook's ``ValueError``; describe
             them with :func:`describe_error`.
     """
-    return _shared_converter().structure(data, type_)
+    function = _fast.get(type_) or _fast_function(type_)
+    try:
+        return function(data)
+    except Exception:  # whatever it was, the converter's own outcome is the answer
+        return _shared_converter().structure(data, type_)
 
 
 def _describe(exc: BaseException, type_: Any) -> str:

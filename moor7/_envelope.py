@@ -25,6 +25,7 @@ from typing import Any
 
 import attrs
 
+from ._json import loads  # json.loads, or orjson where installed (moor7[speedups])
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -187,7 +188,9 @@ def parse_response(
     document: Any = None
     if body.strip():
         try:
-            document = json.loads(_text(body, headers))
+            text = _text(body, headers)
+            # Bytes (UTF-8, the gateway's own) go to the fast parser where installed.
+            document = loads(text) if isinstance(text, bytes) else json.loads(text)
         except (UnicodeDecodeError, LookupError, ValueError, RecursionError):
             # LookupError: an unknown charset; RecursionError: nested past the stack.
             document = None

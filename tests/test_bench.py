@@ -48,13 +48,14 @@ def table_rows(output: str) -> list[list[str]]:
 
 class TestQuickRun:
     def test_every_scenario_has_a_row(self, quick_run: str) -> None:
-        """Rows for all six scenarios: per call, sync, concurrency, accounts, import, signing."""
+        """Rows for all seven scenarios: per call, sync, concurrency, accounts, import,
+        signing, decoding."""
         numbers = set()
         for row in table_rows(quick_run):
             match = re.match(r"(\d)[a-z]?\. ", row[0])
             assert match, row
             numbers.add(int(match.group(1)))
-        assert numbers == {1, 2, 3, 4, 5, 6}
+        assert numbers == {1, 2, 3, 4, 5, 6, 7}
 
     def test_every_ratio_is_a_positive_number(self, quick_run: str) -> None:
         for row in table_rows(quick_run):
@@ -70,3 +71,11 @@ class TestQuickRun:
     def test_the_machine_is_described(self, quick_run: str) -> None:
         assert "CPUs (nproc)" in quick_run
         assert "Python 3." in quick_run
+
+
+class TestDecodingScenario:
+    def test_pydantic_and_msgspec_are_measured(self, quick_run: str) -> None:
+        """Both peers are installed with the test extra, so both are in the note."""
+        (note,) = [line for line in quick_run.splitlines() if line.startswith("- 7: ")]
+        for side in ("moor7", "json.loads", "pydantic", "msgspec"):
+            assert re.search(rf"{re.escape(side)} [0-9.]+ ms \([0-9.]+x\)", note), note

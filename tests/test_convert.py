@@ -6,11 +6,20 @@ import copy
 from datetime import datetime, timedelta
 from typing import Any
 
+import attrs
 import cattrs
 import pytest
 
 import moor7
-from moor7._convert import make_converter
+from moor7._convert import (
+    _TIMES,
+    _TIMES_KEPT,
+    _to_optional_datetime,
+    describe_error,
+    make_converter,
+    structure,
+)
+from moor7._fastpath import FastPath
 from moor7.testing import SAMPLE_GROUPS, SAMPLE_NUMBER_POOL
 
 CST = timedelta(hours=8)
@@ -251,3 +260,73 @@ class TestShapeErrors:
             pool_from(converter, data)
         assert "hunter2" not in " ".join(cattrs.transform_error(excinfo.value))
         assert "hunter2" not in str(excinfo.value)
+
+
+class TestFastPath:
+    """The compiled fast path (moor7/_fastpath.py): the converter's outcome, faster."""
+
+    def test_the_sample_pool_is_the_converters(self, converter: cattrs.Converter) -> None:
+        fast = structure(SAMPLE_NUMBER_POOL, moor7.NumberPool)
+        assert fast == converter.structure(SAMPLE_NUMBER_POOL, moor7.NumberPool)
+        assert fast.raw is SAMPLE_NUMBER_POOL
+        assert fast.display_numbers[0].raw is SAMPLE_NUMBER_POOL["displayNumberList"][0]
+        assert type(fast.display_numbers[0].call_ability) is moor7.CallAbility
+
+    def test_a_record_missing_a_key_is_read_key_by_key(self) -> None:
+        data = mutated(line=KeyError, group=KeyError)
+        (number,) = structure(data, moor7.NumberPool).display_numbers
+        assert (number.line, number.groups) == (None, [])
+
+    def test_a_bad_record_fails_with_the_converters_error(
+        self, converter: cattrs.Converter
+    ) -> None:
+        data = mutated(createTime="yesterday")
+        with pytest.raises(Exception) as ours:  # noqa: PT011 - cattrs' own error types
+            structure(data, moor7.NumberPool)
+        with pytest.raises(Exception) as theirs:  # noqa: PT011
+            converter.structure(data, moor7.NumberPool)
+        assert type(ours.value) is type(theirs.value)
+        assert describe_error(ours.value) == describe_error(theirs.value)
+        assert "$.display_numbers[0].create_time" in describe_error(ours.value)
+
+    def test_a_time_read_once_is_reused(self) -> None:
+        first = _to_optional_datetime("2021-03-04 05:06:07")
+        assert first is _to_optional_datetime("2021-03-04 05:06:07")
+        assert first == datetime(2021, 3, 4, 5, 6, 7, tzinfo=moor7.CHINA_STANDARD_TIME)
+
+    def test_the_times_kept_are_bounded(self) -> None:
+        for second in range(_TIMES_KEPT + 10):
+            _to_optional_datetime(f"2021-01-01 {second // 3600:02d}:{second // 60 % 60:02d}:00")
+        assert len(_TIMES) <= _TIMES_KEPT
+
+    @pytest.mark.parametrize(
+        "extra",
+        [
+            {"validator": attrs.validators.instance_of(str)},
+            {"converter": str},
+        ],
+        ids=["validator", "converter"],
+    )
+    def test_attrs_features_it_does_not_reproduce_keep_attrs_init(
+        self, extra: dict[str, Any]
+    ) -> None:
+        """A model with a validator or converter is built by cattrs, through __init__."""
+        model = attrs.make_class(
+            "Checked",
+            {"name": attrs.field(type=str, **extra), "raw": attrs.field(factory=dict)},
+            frozen=True,
+        )
+        fast = FastPath(make_converter())
+        assert fast.function(model).__name__ != "structure_Checked"
+        assert fast.function(model)({"name": "x"}).name == "x"
+
+    def test_a_model_with_post_init_keeps_attrs_init(self) -> None:
+        @attrs.frozen
+        class Seen:
+            name: str
+            raw: Any = attrs.field(factory=dict)
+
+            def __attrs_post_init__(self) -> None:
+                object.__setattr__(self, "name", self.name.upper())
+
+        assert FastPath(make_converter()).function(Seen)({"name": "x"}).name == "X"

@@ -18,6 +18,8 @@ lucky draw) and keeps no example database.
 from __future__ import annotations
 
 import copy
+import enum
+import importlib.util
 import json
 import math
 import types
@@ -34,11 +36,21 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 import moor7
-from moor7._convert import make_converter
-from moor7._endpoints import Endpoint
+import moor7._json
+from moor7._convert import _optional_of, _wire_name, describe_error, make_converter, structure
+from moor7._endpoints import Endpoint, agents, calls, dialout, numbers, reports
 from moor7._endpoints.numbers import GET_NUMBER_POOL, LIST_DISPLAY_NUMBER_GROUPS
 from moor7._envelope import Envelope, parse_response, retry_after_seconds
-from moor7.testing import SAMPLE_GROUPS, SAMPLE_NUMBER_POOL
+from moor7._fastpath import FastPath
+from moor7.testing import (
+    SAMPLE_AGENTS,
+    SAMPLE_ANSWER_RATES,
+    SAMPLE_GROUPS,
+    SAMPLE_IM_SESSION_REPORT,
+    SAMPLE_NUMBER_POOL,
+    SAMPLE_QUEUES,
+    SAMPLE_SIP_NUMBERS,
+)
 
 PATH = "/openapi/v1/call/query/number"
 
@@ -452,3 +464,330 @@ class TestOnceDefects:
         data = copy.deepcopy(SAMPLE_NUMBER_POOL)
         data["sipNumberList"][0][field] = "SECRET-xyz"
         through_the_client(GET_NUMBER_POOL, data, secret="SECRET-xyz")
+
+
+# -- the fast path against the converter --------------------------------------------------
+
+# Every result type an endpoint decodes into, and every model within them.
+RESULT_TYPES = sorted(
+    {
+        endpoint.result
+        for module in (agents, calls, dialout, numbers, reports)
+        for endpoint in vars(module).values()
+        if isinstance(endpoint, Endpoint) and endpoint.result is not moor7.ActionResult
+    },
+    key=lambda t: t.__name__,
+)
+
+
+def _models_within(type_: Any, found: dict[str, type]) -> None:
+    for arg in typing.get_args(type_):
+        _models_within(arg, found)
+    if isinstance(type_, type) and issubclass(type_, moor7.ResultList):
+        _models_within(typing.get_args(type_.__orig_bases__[0])[0], found)  # type: ignore[attr-defined]
+    if attrs.has(type_) and type_.__name__ not in found:
+        found[type_.__name__] = type_
+        attrs.resolve_types(type_)
+        for field in attrs.fields(type_):
+            _models_within(field.type, found)
+
+
+_found: dict[str, type] = {}
+for _type in RESULT_TYPES:
+    _models_within(_type, _found)
+MODELS = [_found[name] for name in sorted(_found)]
+# Each once: a result that is a model is among the models too.
+EVERY_TYPE = RESULT_TYPES + [model for model in MODELS if model not in RESULT_TYPES]
+
+# Values as the gateway sends them for each leaf, with the edge cases of the rules
+# ("" for none, numbers as text, unlisted enum values); any JSON at all besides.
+times = st.sampled_from(
+    ["2020-12-08 16:48:26", "2020-12-25 20:06:54", "2020-12-08T08:48:26+00:00", "2020-1-8 1:2:3"]
+) | st.builds(
+    "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}".format,
+    st.integers(1, 9999),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+)
+texts = st.text(max_size=8) | st.sampled_from(["", "0", "1", "2", "true", "a, b", "66.67%"])
+numbers_ = st.integers(-3, 5) | st.integers() | st.floats() | st.booleans()
+
+
+def mostly(usual: st.SearchStrategy[Any], rare: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """*usual* nine times in ten: a record of many fields is then often whole."""
+    return st.integers(0, 9).flatmap(lambda draw: rare if draw == 0 else usual)
+
+
+def wire_values(type_: Any, depth: int = 0) -> st.SearchStrategy[Any]:
+    """What the gateway may send for a field of *type_*: mostly plausible, sometimes not."""
+    optional = _optional_of(type_)
+    inner = optional if optional is not None else type_
+    if typing.get_origin(type_) is list:
+        (item,) = typing.get_args(type_)
+        items = st.lists(wire_values(item, depth + 1), max_size=3)
+        return mostly(items, (texts if item is str else st.none()) | json_values)
+    if attrs.has(inner):
+        return mostly(records(inner, depth + 1), st.sampled_from([None, ""]) | json_values)
+    union = [arg for arg in typing.get_args(type_) if arg is not type(None)]
+    enums = [arg for arg in union if isinstance(arg, type) and issubclass(arg, enum.Enum)]
+    plausible: st.SearchStrategy[Any]
+    if enums:
+        plausible = st.sampled_from([member.value for member in enums[0]]) | texts | numbers_
+    elif inner is datetime:
+        plausible = times | st.integers(0, 2 * 10**12)
+    elif inner in (int, float):
+        plausible = numbers_ | texts
+    elif inner is bool:
+        plausible = st.booleans() | st.sampled_from([0, 1, 2, "true", "false", "yes", "x"])
+    else:
+        plausible = texts | numbers_
+    return mostly(plausible, st.none() | json_values)
+
+
+def records(model: type, depth: int = 0) -> st.SearchStrategy[Any]:
+    """A record for *model* by its wire names, each field present or not, of any value."""
+    if depth > 2:
+        return json_values
+    required: dict[str, st.SearchStrategy[Any]] = {}
+    fields: dict[str, st.SearchStrategy[Any]] = {}
+    nested: dict[tuple[str, ...], st.SearchStrategy[Any]] = {}
+    for field in attrs.fields(model):
+        if field.name in ("raw", "request_id"):
+            continue
+        wire = _wire_name(model, field.name)
+        if isinstance(wire, tuple):
+            nested[wire] = wire_values(field.type, depth)
+        elif field.default is attrs.NOTHING:
+            required[wire] = wire_values(field.type, depth)
+        else:
+            fields[wire] = wire_values(field.type, depth)
+    extra = st.dictionaries(st.text(max_size=6), json_values, max_size=2)
+
+    def build(found: dict[str, Any], inside: dict[tuple[str, ...], Any], more: Any) -> Any:
+        record = {**more, **found}
+        for path, value in inside.items():
+            node = record
+            for key in path[:-1]:
+                node = node.setdefault(key, {}) if isinstance(node.get(key), dict) else {}
+            node[path[-1]] = value
+        return record
+
+    return st.builds(
+        build,
+        # A required field is mostly there: its absence is one error among others.
+        mostly(
+            st.fixed_dictionaries(required, optional=fields),
+            st.fixed_dictionaries({}, optional={**required, **fields}),
+        ),
+        st.fixed_dictionaries({}, optional=nested),
+        extra,
+    )
+
+
+def answers(type_: Any) -> st.SearchStrategy[Any]:
+    """``data`` for a result type: its records, in a list for a ResultList."""
+    if isinstance(type_, type) and issubclass(type_, moor7.ResultList):
+        (item,) = typing.get_args(type_.__orig_bases__[0])  # type: ignore[attr-defined]
+        return mostly(st.lists(records(item), max_size=3), json_values)
+    return mostly(records(type_), json_values)
+
+
+def same(ours: Any, theirs: Any) -> bool:
+    """Equal, and of the same types all the way down (``CallAbility(3) == 3`` is not)."""
+    if ours is theirs:
+        return True
+    if type(ours) is not type(theirs):
+        return False
+    if attrs.has(type(ours)):
+        return all(
+            same(getattr(ours, field.name), getattr(theirs, field.name))
+            for field in attrs.fields(type(ours))
+        )
+    if isinstance(ours, list):
+        extra = ("raw", "request_id") if isinstance(ours, moor7.ResultList) else ()
+        return (
+            len(ours) == len(theirs)
+            and all(same(a, b) for a, b in zip(ours, theirs, strict=True))
+            and all(same(getattr(ours, name), getattr(theirs, name)) for name in extra)
+        )
+    if isinstance(ours, float) and math.isnan(ours):
+        return math.isnan(theirs)
+    return bool(ours == theirs)
+
+
+def outcome(structure: Any, data: Any, type_: Any) -> tuple[str, Any]:
+    try:
+        return "result", structure(data, type_)
+    except Exception as error:  # any converter error: compared below by its description
+        return "error", (type(error), describe_error(error))
+
+
+FAST_PATH = FastPath(make_converter())
+
+
+class TestFastPath:
+    """The compiled fast path makes what the converter makes, or hands over to it."""
+
+    @pytest.mark.parametrize("type_", EVERY_TYPE, ids=lambda t: t.__name__)
+    @settings(DETERMINISTIC, max_examples=40)
+    @given(data=st.data())
+    def test_the_same_result_or_the_same_error(self, type_: Any, data: st.DataObject) -> None:
+        """structure() against cattrs alone: an equal model, or an identical error; and
+        the compiled function alone, before any fallback, answers as cattrs or raises."""
+        answer = data.draw(answers(type_))
+        ours = outcome(structure, answer, type_)
+        theirs = outcome(CONVERTER.structure, answer, type_)
+        assert ours[0] == theirs[0], (ours, theirs)
+        if ours[0] == "result":
+            assert same(ours[1], theirs[1]), (ours, theirs)
+            assert ours[1].raw is answer
+        else:
+            assert ours[1] == theirs[1]
+        fast = outcome(lambda answer, _: FAST_PATH.function(type_)(answer), answer, type_)
+        if fast[0] == "result":  # else handed over to cattrs, as checked above
+            assert theirs[0] == "result", (fast, theirs)
+            assert same(fast[1], theirs[1]), (fast, theirs)
+
+    @pytest.mark.parametrize(
+        ("type_", "sample"),
+        [
+            (moor7.AgentPage, SAMPLE_AGENTS),
+            (moor7.Queues, SAMPLE_QUEUES),
+            (moor7.NumberPool, SAMPLE_NUMBER_POOL),
+            (moor7.NumberGroups, SAMPLE_GROUPS),
+            (moor7.SipRegistrations, SAMPLE_SIP_NUMBERS),
+            (
+                moor7.AnswerRates,
+                [
+                    {"number": number, **counts, "answerPercentage": "25.00%"}
+                    for number, counts in SAMPLE_ANSWER_RATES.items()
+                ],
+            ),
+            (moor7.ImSessionReport, SAMPLE_IM_SESSION_REPORT),
+        ],
+        ids=lambda v: getattr(v, "__name__", ""),
+    )
+    def test_the_docs_samples_take_the_fast_path(self, type_: Any, sample: Any) -> None:
+        """No fallback on the docs' own answers: the fast path is the one taken."""
+        fast = FAST_PATH.function(type_)(sample)
+        assert same(fast, CONVERTER.structure(sample, type_))
+
+    def test_every_model_is_compiled(self) -> None:
+        """Every model's function is written from its fields, not the hook's stand-in."""
+        for model in MODELS:
+            assert FAST_PATH.function(model).__name__ == f"structure_{model.__name__}"
+
+    @pytest.mark.parametrize("type_", RESULT_TYPES, ids=lambda t: t.__name__)
+    def test_the_records_reach_both_paths(self, type_: Any) -> None:
+        """A guard on the strategy: some records the fast path answers, some it hands over
+        (the models within a result are drawn as its parts)."""
+
+        def answered(answer: Any) -> bool:
+            try:
+                FAST_PATH.function(type_)(answer)
+            except Exception:  # handed over
+                return False
+            return True
+
+        find(answers(type_), answered, settings=DETERMINISTIC)
+        find(answers(type_), lambda answer: not answered(answer), settings=DETERMINISTIC)
+
+
+# -- the JSON parser: orjson where installed, read as json reads ---------------------------
+
+
+def parsed(loads: Any, body: bytes) -> tuple[str, Any]:
+    try:
+        return "value", loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # as parse_response
+        return "error", type(error)
+
+
+def same_json(ours: Any, theirs: Any) -> bool:
+    """Equal, of the same types all the way down, NaN equal to NaN (walked without
+    recursion: a body may nest a thousand deep)."""
+    pending = [(ours, theirs)]
+    while pending:
+        a, b = pending.pop()
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, dict):
+            if list(a) != list(b):
+                return False
+            pending += [(a[key], b[key]) for key in a]
+        elif isinstance(a, list):
+            if len(a) != len(b):
+                return False
+            pending += list(zip(a, b, strict=True))
+        elif isinstance(a, float) and math.isnan(a):
+            if not math.isnan(b):
+                return False
+        elif a != b:
+            return False
+    return True
+
+
+# Numbers where orjson and json part ways: beyond 64 bits, beyond a float's range.
+edge_numbers = st.sampled_from(
+    [
+        "18446744073709551615",
+        "18446744073709551616",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "1" * 40,
+        "1e400",
+        "-1e400",
+        "1e-400",
+        "-0",
+        "-0.0",
+        "0.1234567890123456789012",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+    ]
+) | st.integers().map(str)
+
+
+@st.composite
+def bodies_with_edges(draw: st.DrawFn) -> bytes:
+    """A JSON document with the edge numbers spliced in where values go."""
+    document = draw(json_values)
+    text = json.dumps(document, ensure_ascii=draw(st.booleans()))
+    edge = draw(edge_numbers)
+    text = draw(st.sampled_from([edge, f"[{edge}]", f'{{"a": {edge}, "b": {text}}}', text]))
+    if draw(st.booleans()):
+        text = draw(st.sampled_from(["\ufeff", " ", ""])) + text
+    return text.encode(draw(st.sampled_from(["utf-8", "utf-16", "utf-32"])), "surrogatepass")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("orjson") is None, reason="orjson (moor7[speedups]) not installed"
+)
+class TestJsonParser:
+    """moor7's parser gives json.loads' value, or json's error, for any body."""
+
+    @settings(DETERMINISTIC, max_examples=400)
+    @given(body=st.binary(max_size=200) | encoded(json_values) | bodies_with_edges())
+    @example(body=b'{"a": 18446744073709551616}')
+    @example(body=b"[-9223372036854775809]")
+    @example(body=b"[NaN, Infinity, 1e400]")
+    @example(body=b'"\\ud800"')
+    @example(body=b"\xef\xbb\xbf{}")
+    @example(body=b"[" * 1025 + b"]" * 1025)
+    def test_the_same_as_json(self, body: bytes) -> None:
+        ours = parsed(moor7._json.loads, body)
+        theirs = parsed(json.loads, body)
+        assert ours[0] == theirs[0], (ours, theirs)
+        if ours[0] == "value":
+            assert same_json(ours[1], theirs[1]), (ours, theirs)
+        else:
+            assert ours[1] is theirs[1]
+
+    def test_orjson_is_the_one_used(self) -> None:
+        """With the extra installed, a plain answer is parsed by orjson."""
+        moor7._json.loads(b"{}")  # the first call looks orjson up
+        assert moor7._json._fast_loads is not None
+        assert moor7._json._fast_loads.__module__ == "orjson"
