@@ -123,8 +123,8 @@ class AiohttpTransport:
     using it from another loop raises :class:`~moor7.WrongEventLoopError` instead of
     failing deep inside aiohttp or hanging.
 
-    The session it makes trusts the environment: ``HTTPS_PROXY``, ``HTTP_PROXY`` and
-    ``NO_PROXY`` are honoured (and ``~/.netrc``, as aiohttp reads it).
+    The environment's proxies are honoured (``HTTPS_PROXY``, ``HTTP_PROXY``,
+    ``NO_PROXY``, as curl reads them), read once per host on the first request to it.
 
     Args:
         session: A session to share with the rest of the application; the transport
@@ -169,6 +169,8 @@ class AiohttpTransport:
         # interpreter shutdown"), and aiohttp resolves names and reads the environment's
         # proxies in one: do both inline instead (Client._run_after_exit).
         self._at_exit = _at_exit
+        # The environment's proxy per host, read on the first request to it.
+        self._environment_proxies: dict[str, str | None] = {}
         self._session = session
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -204,8 +206,10 @@ class AiohttpTransport:
             raise ClientClosedError(msg)
         self.bind()
         if self._session is None:
-            # Timeouts are set per request. trust_env: the proxies of the environment,
-            # as curl and requests honour them (aiohttp ignores them by default).
+            # Timeouts are set per request. No trust_env: aiohttp would then read the
+            # environment's proxies and ~/.netrc on every request, the second through the
+            # executor (a thread hop, about a millisecond a call, and refused at exit).
+            # The proxies are read here instead, once per host (_proxy_for).
             connector = aiohttp.TCPConnector(
                 limit=self.max_connections,
                 ssl=self._verify,
@@ -214,9 +218,18 @@ class AiohttpTransport:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=None),
                 connector=connector,
-                trust_env=not self._at_exit,
+                trust_env=False,
             )
         return self._session
+
+    def _proxy_for(self, url: str) -> str | None:
+        """``proxy=``, else the environment's for *url*'s host (read once per host)."""
+        if self._proxy is not None:
+            return self._proxy
+        host = url.split("://", 1)[-1].split("/", 1)[0]
+        if host not in self._environment_proxies:
+            self._environment_proxies[host] = _environment_proxy(url)
+        return self._environment_proxies[host]
 
     async def _read(self, request: OutgoingRequest, response: aiohttp.ClientResponse) -> bytes:
         """The whole body, decompressed, read as a stream and stopped at the cap."""
@@ -268,7 +281,7 @@ class AiohttpTransport:
                 # ceil_threshold: aiohttp rounds a timeout over 5 s up to a whole second
                 # of the loop's clock, which would let an attempt outlive a deadline.
                 timeout=aiohttp.ClientTimeout(total=timeout, ceil_threshold=math.inf),
-                proxy=self._proxy or (_environment_proxy(request.url) if self._at_exit else None),
+                proxy=self._proxy_for(request.url),
                 allow_redirects=False,
                 # A shared session= may raise on 4xx/5xx by default; the envelope,
                 # not aiohttp, says what an error status means.
