@@ -80,7 +80,11 @@ local id, until_us, seeded = e[1], tonumber(e[3] or '0'), tonumber(e[4] or '0')
 if not id or e[2] ~= run_id then
   -- A window this server did not write: was the old one lost with calls that count?
   local horizon = period + lease
-  local uptime = tonumber(string.match(info, 'uptime_in_seconds:(%d+)')) * 1000000
+  -- uptime_in_seconds counts whole seconds of the clock (now's minus the start's), so
+  -- it may read 1 a millisecond after the start: the start may be a second later than
+  -- it says, and a recovery must assume that.
+  local reported = tonumber(string.match(info, 'uptime_in_seconds:(%d+)'))
+  local uptime = math.max(0, reported - 1) * 1000000
   until_us = 0
   if id or ARGV[3] ~= '' then
     -- Keys from another server (failover, restart from disk), or a process knew them.
