@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from ._json import loads  # json.loads, or orjson where installed (moor7[speedups])
+from ._signing import redact_url
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -165,11 +166,6 @@ def _text(body: bytes, headers: Mapping[str, str]) -> bytes | str:
     return body.decode(match[1])
 
 
-def _without_userinfo(url: str) -> str:
-    # A Location may carry a user and password: never repeated in an error.
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", r"\1", url)[:200]
-
-
 def parse_response(
     *, status: int, reason: str | None, headers: Mapping[str, str], body: bytes, path: str
 ) -> Envelope:
@@ -177,7 +173,8 @@ def parse_response(
     if 300 <= status < 400:
         # Never followed (the signature covers no URL, and a redirect to another host
         # would take the headers along): the base_url is wrong, often http:// for https://.
-        location = _without_userinfo(headers.get("Location", ""))
+        # A Location may carry a user and password: never repeated in an error.
+        location = redact_url(headers.get("Location", ""))[:200]
         raise APIError(
             f"the gateway answered with a redirect (HTTP {status}) to {location or '?'}: "
             "check base_url",

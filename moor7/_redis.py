@@ -41,7 +41,6 @@ import concurrent.futures
 import contextlib
 import logging
 import math
-import re
 import secrets
 import threading
 import time
@@ -51,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ._arguments import seconds
 from ._limits import LocalLimiter, next_pause
+from ._signing import redact_url
 from .exceptions import ConfigurationError, LimiterUnavailableError, UsageError
 
 if TYPE_CHECKING:
@@ -399,7 +399,7 @@ class RedisLimiter:
                 # escape the client.
                 module.connection.parse_url(redis)
             except ValueError as exc:
-                msg = f"not a Redis URL (redis://, rediss:// or unix://): {_redact(redis)!r}"
+                msg = f"not a Redis URL (redis://, rediss:// or unix://): {redact_url(redis)!r}"
                 raise ConfigurationError(msg) from exc
             self._url: str | None = redis
             self._given: Any = None
@@ -435,7 +435,7 @@ class RedisLimiter:
     def __repr__(self) -> str:
         # getattr: a half-built limiter (its __init__ raised) must still show itself.
         url = getattr(self, "_url", None)
-        where = "<client>" if url is None else _redact(url)
+        where = "<client>" if url is None else redact_url(url)
         return (
             f"RedisLimiter({where!r}, max_calls={getattr(self, 'max_calls', None)}, "
             f"period={getattr(self, 'period', None)})"
@@ -782,12 +782,3 @@ def _running_loop_or_none() -> asyncio.AbstractEventLoop | None:
 
 def _us(seconds: float) -> int:
     return max(1, math.ceil(seconds * 1_000_000))
-
-
-def _redact(url: str) -> str:
-    """*url* without its secrets: the userinfo (``redis://user:password@host``) and a
-    ``?password=`` parameter, both of which redis-py reads, stay out of reprs and logs."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        url = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)

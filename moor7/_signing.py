@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import threading
 import time
@@ -28,7 +29,7 @@ import attrs
 
 from .exceptions import ConfigurationError
 
-__all__ = ["HmacSigner", "OutgoingRequest", "Secret", "Signer", "check_appkey"]
+__all__ = ["HmacSigner", "OutgoingRequest", "Secret", "Signer", "check_appkey", "redact_url"]
 
 
 @attrs.frozen
@@ -118,6 +119,14 @@ class Secret:
         """The secret's UTF-8 bytes."""
         assert isinstance(self._value, str)  # problem() said so
         return self._value.encode()
+
+
+def redact_url(url: str) -> str:
+    """*url* without the secrets a URL carries: its user and password
+    (``scheme://user:password@host``) and a ``password=`` parameter (which redis-py
+    reads). For reprs, errors and logs."""
+    url = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1", url)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 def check_appkey(appkey: object) -> str | None:

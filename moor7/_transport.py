@@ -33,7 +33,7 @@ import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._arguments import whole_number
-from ._signing import OutgoingRequest
+from ._signing import OutgoingRequest, redact_url
 from .exceptions import (
     ClientClosedError,
     ConfigurationError,
@@ -179,7 +179,7 @@ class AiohttpTransport:
     def __repr__(self) -> str:
         shared = "" if getattr(self, "_owns_session", True) else " shared session"
         proxy = getattr(self, "_proxy", None)
-        via = "" if proxy is None else f" proxy={_redacted(proxy)!r}"
+        via = "" if proxy is None else f" proxy={redact_url(proxy)!r}"
         return f"<AiohttpTransport{shared}{via}>"
 
     def bind(self) -> None:
@@ -378,20 +378,9 @@ def _check_proxy(proxy: object) -> str | None:
         msg = "proxy is not a valid URL"  # not quoted: it may hold a password
         raise ConfigurationError(msg) from None
     if url.scheme not in ("http", "https") or not url.host:
-        msg = f"proxy must be an http:// or https:// URL with a host, got {_redacted(proxy)!r}"
+        msg = f"proxy must be an http:// or https:// URL with a host, got {redact_url(proxy)!r}"
         raise ConfigurationError(msg)
     return proxy
-
-
-def _redacted(url: str) -> str:
-    """*url* with its user and password replaced: they never show."""
-    try:
-        parsed = yarl.URL(url)
-    except (TypeError, ValueError):
-        return "<unparsable URL>"
-    if parsed.user is None and parsed.password is None:
-        return url
-    return str(parsed.with_user(None).with_password(None)).replace("://", "://***@", 1)
 
 
 Handler = Callable[[OutgoingRequest, Mapping[str, str]], "HttpResponse | Awaitable[HttpResponse]"]
