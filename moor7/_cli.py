@@ -34,7 +34,7 @@ from typing import Any, TextIO
 import attrs
 
 from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
-from ._endpoints import USE_CLIENT_DEFAULT, CallKind, declared_kind
+from ._endpoints import USE_CLIENT_DEFAULT, kind_for
 from ._gateway_cli import add_command as add_gateway_command
 from ._gateway_cli import run as run_gateway
 from ._limits import Unlimited
@@ -486,7 +486,7 @@ _COMMANDS = {
 
 
 def _call(client: Client, args: argparse.Namespace, body: Any, out: TextIO) -> None:
-    kind = CallKind(args.kind) if args.kind else declared_kind(args.path) or CallKind.ACTION
+    kind = kind_for(args.path, args.kind)
     # The envelope, not only its data: the command prints the call's request id too.
     envelope = client._run(lambda c: c._send(args.path, kind, body, USE_CLIENT_DEFAULT, None))
     _emit(out, envelope.data, [envelope.request_id])

@@ -46,14 +46,14 @@ from typing import Any, Final, TypeVar
 import aiohttp
 import yarl
 
-from ._arguments import choice, seconds, whole_number
+from ._arguments import seconds, whole_number
 from ._endpoints import (
     USE_CLIENT_DEFAULT,
     AsyncEndpoints,
     CallKind,
     Endpoint,
     UseClientDefault,
-    declared_kind,
+    kind_for,
 )
 from ._envelope import Envelope, clock_skew_seconds, parse_response
 from ._limits import Limiter, default_limiter
@@ -467,10 +467,9 @@ class AsyncClient(AsyncEndpoints):
         Raises:
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
-        if kind is None:
-            kind = declared_kind(path) if isinstance(path, str) else None
-        call_kind = CallKind.ACTION if kind is None else choice("kind", kind, CallKind)
-        envelope = await self._send(path, call_kind, body, timeout, max_retries, deadline)
+        envelope = await self._send(
+            path, kind_for(path, kind), body, timeout, max_retries, deadline
+        )
         return envelope.data
 
     # -- the pipeline ----------------------------------------------------------------

@@ -9,7 +9,7 @@ change to its modules alone (here, ``_models/``, the fake gateway's route, the d
 
 from __future__ import annotations
 
-from ._base import USE_CLIENT_DEFAULT, CallKind, Endpoint, UseClientDefault, declared_kind
+from ._base import USE_CLIENT_DEFAULT, CallKind, Endpoint, UseClientDefault, declared_kind, kind_for
 from .agents import AgentsMethods
 from .calls import CallsMethods
 from .dialout import DialoutMethods
@@ -23,6 +23,7 @@ __all__ = [
     "Endpoint",
     "UseClientDefault",
     "declared_kind",
+    "kind_for",
 ]
 
 

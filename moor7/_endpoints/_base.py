@@ -14,6 +14,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import attrs
 
+from moor7._arguments import choice
 from moor7._envelope import Envelope
 from moor7._models import ActionResult, ResultList
 from moor7.exceptions import ResponseShapeError
@@ -25,6 +26,7 @@ __all__ = [
     "EndpointMethods",
     "UseClientDefault",
     "declared_kind",
+    "kind_for",
 ]
 
 R = TypeVar("R")
@@ -67,6 +69,16 @@ _DECLARED: dict[str, CallKind] = {}
 def declared_kind(path: str) -> CallKind | None:
     """The kind a family declared for *path*, or ``None`` if no family knows it."""
     return _DECLARED.get(path)
+
+
+def kind_for(path: object, kind: CallKind | str | None) -> CallKind:
+    """The kind a call to *path* is sent as: *kind* if given (checked), else the kind a
+    family declared, else an action: a path moor7 does not know might change state at
+    7moor, so it is sent at most once unless the caller says it only reads."""
+    if kind is not None:
+        return choice("kind", kind, CallKind)
+    declared = _DECLARED.get(path) if isinstance(path, str) else None
+    return CallKind.ACTION if declared is None else declared
 
 
 @attrs.frozen
