@@ -1,4 +1,8 @@
-"""The installed version, read from the package metadata that hatch-vcs wrote."""
+"""The installed version, read from the package metadata.
+
+The version is written once, in pyproject.toml (``version``); the build writes it into
+the metadata, whatever git tags the source tree has or lacks.
+"""
 
 from __future__ import annotations
 
