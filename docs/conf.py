@@ -32,6 +32,8 @@ extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
+    # A copy button on every code block (executablebooks' extension, kept beside MyST).
+    "sphinx_copybutton",
 ]
 
 source_suffix = {".md": "markdown"}
@@ -68,6 +70,16 @@ nitpick_ignore_regex = [
     # The type variable of a generic base (ResultList[T]): nothing to link to.
     (r"py:.*", r"moor7\._\w+(\._\w+)*\.[TRE]"),
 ]
+
+# -- the copy button ---------------------------------------------------------------------
+
+# A console block copies its commands without their "$ " prompts and without the
+# output shown after them, and a command continued with a backslash whole. A block
+# without prompts (most of ours: commands with # comments) is copied as it stands.
+copybutton_prompt_text = r"\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
+copybutton_line_continuation_character = "\\"
 
 # -- HTML ----------------------------------------------------------------------------
 
@@ -177,7 +189,22 @@ def _public_bases(app: Any, name: str, obj: Any, options: Any, bases: list[Any])
         bases[i] = base
 
 
+# The language of the pages below a folder, for their <html lang>: the rest is English
+# (`language`). Screen readers pick their voice by it, browsers their CJK fonts, and
+# translation offers stay away from a page already in the reader's language.
+_PAGE_LANGUAGES = {"zh/": "zh"}
+
+
+def _page_language(
+    app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    for folder, language in _PAGE_LANGUAGES.items():
+        if pagename.startswith(folder):
+            context["language"] = language  # furo's base.html: <html lang="{{ language }}">
+
+
 def setup(app: Any) -> None:
+    app.connect("html-page-context", _page_language)
     app.connect("missing-reference", _public_target)
     app.connect("autodoc-process-bases", _public_bases)
     app.connect("autodoc-process-signature", _readable_signature)

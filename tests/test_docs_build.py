@@ -78,3 +78,33 @@ class TestDocsBuild:
     def test_the_changelog_is_included(self, site: Path) -> None:
         page = (site / "changelog.html").read_text()
         assert "Unreleased" in page
+
+    def test_every_page_says_its_language(self, site: Path) -> None:
+        """The Chinese pages are marked lang="zh" (screen readers, fonts, translation
+        offers); the rest are English."""
+        pages = sorted(site.rglob("*.html"))
+        assert pages
+        for page in pages:
+            match = re.search(r"<html[^>]* lang=\"([^\"]+)\"", page.read_text(encoding="utf-8"))
+            assert match is not None, page
+            relative = page.relative_to(site).as_posix()
+            assert match[1] == ("zh" if relative.startswith("zh/") else "en"), relative
+
+    def test_code_blocks_get_a_copy_button(self, site: Path) -> None:
+        page = (site / "getting-started.html").read_text(encoding="utf-8")
+        assert re.search(r'<script src="_static/copybutton\.js[^"]*"></script>', page)
+        assert (site / "_static" / "copybutton.js").is_file()
+        # The console blocks copy without their "$ " prompts (docs/conf.py).
+        options = (site / "_static" / "copybutton.js").read_text(encoding="utf-8")
+        assert "formatCopyText(text, '\\\\$ ', true, true, true, true, '\\\\'" in options
+
+    def test_tables_keep_to_the_text_column(self, site: Path) -> None:
+        """moor7.css is linked, with the rules that let a table's inline code break and
+        a table that still does not fit scroll visibly (the screenshots in the report of
+        issue 18 show the result)."""
+        page = (site / "reference" / "testing.html").read_text(encoding="utf-8")
+        assert 'href="../_static/moor7.css' in page
+        assert 'class="table-wrapper' in page
+        css = (site / "_static" / "moor7.css").read_text(encoding="utf-8")
+        assert re.search(r"table\.docutils td code\.literal,[^{]*\{\s*overflow-wrap: anywhere", css)
+        assert re.search(r"\.table-wrapper \{[^}]*box-sizing: border-box", css)
