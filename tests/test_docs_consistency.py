@@ -25,7 +25,8 @@ import pytest
 
 import moor7
 import moor7.exceptions
-from moor7 import _cli, _client, _retries, _transport
+from moor7 import _cli, _client, _retries, _sync, _transport
+from moor7._gateway import _server as _gateway_server
 from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway, Fault
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,6 +137,8 @@ QUOTA = str(_default(LOCAL_LIMITER, "max_calls"))
 QUOTA_PERIOD = str(_default(LOCAL_LIMITER, "period"))
 GATEWAY_QUOTA = str(_default(FakeGateway, "quota"))
 GATEWAY_PERIOD = str(_default(FakeGateway, "quota_period"))
+EXIT_CLOSE = _number(_sync._EXIT_CLOSE_TIMEOUT)
+SLOW_FAULT = _number(_gateway_server._DEFAULT_SLOW_DELAY)
 
 # (what the claim looks like, with the value as its group; the value the code has). A
 # space in a pattern matches any white space, line breaks included.
@@ -157,6 +160,9 @@ DEFAULT_CLAIMS: list[tuple[str, str]] = [
     (r"honoured \(up to (\d+) s\)", RETRY_AFTER_CAP),
     (r"One over (\d+) s is not waited", RETRY_AFTER_CAP),
     (r"（超过 (\d+) 秒则不等待", RETRY_AFTER_CAP),  # noqa: RUF001
+    (r"the loop \(for at most (\d+) seconds\) before it stops", EXIT_CLOSE),
+    (r"or nesting over (\d+) levels", str(_client._MAX_BODY_DEPTH)),
+    (r"\| `slow` \| the normal answer, after (\d+) seconds \|", SLOW_FAULT),
     (r"defaults to `(https?://[^`]+)`", BASE_URL),
     (r"默认为 `(https?://[^`]+)`", BASE_URL),
     (r"MOOR7_BASE_URL=(\S+) # optional: the default", BASE_URL),
