@@ -35,6 +35,7 @@ import attrs
 
 from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._endpoints import USE_CLIENT_DEFAULT, kind_for
+from ._envelope import Envelope
 from ._gateway_cli import add_command as add_gateway_command
 from ._gateway_cli import run as run_gateway
 from ._limits import Unlimited
@@ -485,10 +486,18 @@ _COMMANDS = {
 }
 
 
+def _envelope(envelope: Envelope) -> Envelope:
+    return envelope
+
+
 def _call(client: Client, args: argparse.Namespace, body: Any, out: TextIO) -> None:
     kind = kind_for(args.path, args.kind)
     # The envelope, not only its data: the command prints the call's request id too.
-    envelope = client._run(lambda c: c._send(args.path, kind, body, USE_CLIENT_DEFAULT, None))
+    envelope = client._run(
+        lambda c: c._send(
+            args.path, kind, body, USE_CLIENT_DEFAULT, None, USE_CLIENT_DEFAULT, _envelope
+        )
+    )
     _emit(out, envelope.data, [envelope.request_id])
 
 

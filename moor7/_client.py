@@ -39,7 +39,7 @@ import re
 import ssl
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
@@ -72,6 +72,7 @@ from .exceptions import (
     ConfigurationError,
     ConnectError,
     RequestTimeout,
+    _RequestError,
 )
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncClient"]
@@ -467,10 +468,9 @@ class AsyncClient(AsyncEndpoints):
         Raises:
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
-        envelope = await self._send(
-            path, kind_for(path, kind), body, timeout, max_retries, deadline
+        return await self._send(
+            path, kind_for(path, kind), body, timeout, max_retries, deadline, _data
         )
-        return envelope.data
 
     # -- the pipeline ----------------------------------------------------------------
 
@@ -483,10 +483,9 @@ class AsyncClient(AsyncEndpoints):
         max_retries: int | None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> R:
-        envelope = await self._send(
-            endpoint.path, endpoint.kind, body, timeout, max_retries, deadline
+        return await self._send(
+            endpoint.path, endpoint.kind, body, timeout, max_retries, deadline, endpoint.decode
         )
-        return endpoint.decode(envelope)
 
     async def _send(
         self,
@@ -495,8 +494,14 @@ class AsyncClient(AsyncEndpoints):
         body: Mapping[str, Any] | None,
         timeout: float | UseClientDefault | None,
         max_retries: int | None,
-        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Envelope:
+        deadline: float | UseClientDefault | None,
+        decode: Callable[[Envelope], R],
+    ) -> R:
+        """Send one call through the pipeline and *decode* its envelope.
+
+        Decoding is part of the call: an answer that does not fit says how many
+        attempts it took, as every error of the pipeline does (``attempts``).
+        """
         path = _check_path(path)
         payload = _encode_body(body)
         attempt_timeout = (
@@ -517,13 +522,17 @@ class AsyncClient(AsyncEndpoints):
             expires=None if budget is None else time.monotonic() + budget,
             backoff_initial=self._backoff_initial,
             backoff_max=self._backoff_max,
+            account=self.appkey,
         )
         request = OutgoingRequest("POST", self.base_url + path, path, payload)
         task = asyncio.current_task()
         if task is not None:
             self._calls.add(task)
         try:
-            return await self._send_handling_auth(request, call)
+            return decode(await self._send_handling_auth(request, call))
+        except _RequestError as exc:
+            exc.attempts = call.attempts
+            raise
         except asyncio.CancelledError:
             if task is None or task not in self._cancelled_by_close:
                 raise
@@ -544,10 +553,16 @@ class AsyncClient(AsyncEndpoints):
         try:
             return await self._send_handling_retries(request, call)
         except AuthenticationError as exc:
-            if not worth_one_more_attempt(exc):
+            if not worth_one_more_attempt(exc) or self._closed:
                 raise
-        attempt = OutgoingRequest(request.method, request.url, request.path, request.body, 2)
-        return await self._send_handling_retries(attempt, call.with_no_retries())
+            last = OutgoingRequest(
+                request.method, request.url, request.path, request.body, call.attempts
+            )
+            call.one_more_attempt(exc, last)
+        attempt = OutgoingRequest(
+            request.method, request.url, request.path, request.body, call.attempts + 1
+        )
+        return await self._send_handling_retries(attempt, call)
 
     async def _send_handling_retries(self, request: OutgoingRequest, call: Call) -> Envelope:
         # The first attempt runs outside stamina: setting up its retry loop (tenacity's
@@ -622,21 +637,22 @@ class AsyncClient(AsyncEndpoints):
                 # paused), aclose() lets the call finish or fail on its own: a close
                 # must never turn an answered action into "closed while waiting".
                 self._in_flight.add(task)
+            call.attempts += 1
             try:
                 response = await self.transport.send(
                     request, {**self._base_headers, **headers}, timeout
                 )
             except ConnectError as exc:
-                self._log(request, started, type(exc).__name__)
+                self._log(request, started, None, None, exc)
                 raise  # nothing was sent: call.sent stays as it was
             except RequestTimeout as exc:
                 call.sent = True
-                self._log(request, started, type(exc).__name__)
+                self._log(request, started, None, None, exc)
                 call.raise_if_past_deadline(exc, request)
                 raise
             except Exception as exc:
                 call.sent = True
-                self._log(request, started, type(exc).__name__)
+                self._log(request, started, None, None, exc)
                 raise
             call.sent = True
         try:
@@ -715,18 +731,37 @@ class AsyncClient(AsyncEndpoints):
         self,
         request: OutgoingRequest,
         started: float,
-        outcome: int | str,
+        status: int | None,
         request_id: str | None = None,
         error: Exception | None = None,
     ) -> None:
         if not log.isEnabledFor(logging.DEBUG):
             return
+        elapsed = time.monotonic() - started
+        error_name = None if error is None else type(error).__name__
+        # No answer: the outcome is the failure's name ("-> RequestTimeout").
+        outcome = error_name if status is None else status
         log.debug(
             "POST %s -> %s request_id=%s attempt=%d elapsed=%.3fs%s",
             request.path,
             outcome,
             request_id,
             request.attempt,
-            time.monotonic() - started,
-            f" error={type(error).__name__}" if error is not None else "",
+            elapsed,
+            f" error={error_name}" if status is not None and error is not None else "",
+            # The flat moor7_* extras of the log contract (docs/guides/logging.md).
+            extra={
+                "moor7_event": "request",
+                "moor7_path": request.path,
+                "moor7_attempt": request.attempt,
+                "moor7_status": status,
+                "moor7_elapsed": elapsed,
+                "moor7_request_id": request_id,
+                "moor7_account": self.appkey,
+                "moor7_error": error_name,
+            },
         )
+
+
+def _data(envelope: Envelope) -> Any:
+    return envelope.data
