@@ -77,8 +77,18 @@ def _options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     option("--appkey", help="the account id (default: $MOOR7_APPKEY)")
     option("--secret-key", help="the secret key (default: $MOOR7_SECRET_KEY)")
     option("--base-url", help=f"the gateway (default: $MOOR7_BASE_URL or {DEFAULT_BASE_URL})")
-    option("--timeout", type=float, help="seconds per attempt (default: 10)")
-    option("--max-retries", type=int, help="retries after a failed attempt (default: 3)")
+    option(
+        "--timeout",
+        type=float,
+        help=f"seconds per attempt (default: $MOOR7_TIMEOUT or {DEFAULT_TIMEOUT:g})",
+    )
+    option(
+        "--max-retries",
+        type=int,
+        help=(
+            f"retries after a failed attempt (default: $MOOR7_MAX_RETRIES or {DEFAULT_MAX_RETRIES})"
+        ),
+    )
     option("--json", action="store_true", help="print JSON instead of a table")
     option("-v", "--verbose", action="store_true", help="log each attempt and retry to stderr")
 
@@ -406,10 +416,11 @@ def _built(sources: dict[str, str]) -> Iterator[None]:
 @contextmanager
 def _client(args: argparse.Namespace) -> Iterator[Client]:
     # --timeout 0 is refused by the Client's own rule (it must be > 0); it is not
-    # "the default", as "args.timeout or DEFAULT_TIMEOUT" once made it.
+    # "the default", as "args.timeout or DEFAULT_TIMEOUT" once made it. Without a flag,
+    # the Client reads MOOR7_TIMEOUT and MOOR7_MAX_RETRIES, as a program would.
     tuning: dict[str, Any] = {
-        "timeout": DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
-        "max_retries": DEFAULT_MAX_RETRIES if args.max_retries is None else args.max_retries,
+        "timeout": USE_CLIENT_DEFAULT if args.timeout is None else args.timeout,
+        "max_retries": args.max_retries,
     }
     sources = {"timeout": _FLAGS["timeout"], "max_retries": _FLAGS["max_retries"]}
     if not args.sandbox:

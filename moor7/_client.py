@@ -154,6 +154,37 @@ def _check_timeout(timeout: float | None) -> float | None:
     return None if timeout is None else seconds("timeout", timeout)
 
 
+def _number_from_environment(variable: str, whole: bool) -> float | None:
+    """The number in *variable*, or ``None`` when it is unset or empty."""
+    text = os.environ.get(variable)
+    if not text:
+        return None
+    try:
+        return int(text) if whole else float(text)
+    except ValueError:
+        what = "an integer >= 0" if whole else "a number of seconds > 0"
+        msg = f"{variable} must be {what}, got {text!r}"
+        raise ConfigurationError(msg) from None
+
+
+def _default_timeout(timeout: float | UseClientDefault | None) -> float | None:
+    """*timeout*, or ``MOOR7_TIMEOUT``, or 10 seconds; checked."""
+    if not isinstance(timeout, UseClientDefault):
+        return _check_timeout(timeout)
+    value = _number_from_environment("MOOR7_TIMEOUT", whole=False)
+    return DEFAULT_TIMEOUT if value is None else seconds("MOOR7_TIMEOUT", value)
+
+
+def _default_retries(max_retries: int | None) -> int:
+    """*max_retries*, or ``MOOR7_MAX_RETRIES``, or 3; checked."""
+    if max_retries is not None:
+        return _check_retries(max_retries)
+    value = _number_from_environment("MOOR7_MAX_RETRIES", whole=True)
+    if value is None:
+        return DEFAULT_MAX_RETRIES
+    return whole_number("MOOR7_MAX_RETRIES", value, least=0)
+
+
 def _check_deadline(deadline: float | None) -> float | None:
     return None if deadline is None else seconds("deadline", deadline)
 
@@ -278,7 +309,7 @@ class AsyncClient(AsyncEndpoints):
         limiter: Keeps the account within its quota. Default: the process-wide
             :func:`default_limiter` (20 calls per rolling minute per account).
         timeout: Seconds for one attempt, from sending to the last byte of the answer;
-            ``None`` for no limit.
+            ``None`` for no limit. Default: ``MOOR7_TIMEOUT``, then 10.
         deadline: Seconds for a whole call: the wait for a quota slot, every attempt
             and every backoff; ``None`` (the default) for no limit. A call that cannot
             finish in time fails at once with :class:`~moor7.DeadlineExceeded`, without
@@ -286,7 +317,8 @@ class AsyncClient(AsyncEndpoints):
             nothing.
         max_retries: How many times a failed call is tried again: a query after
             connection errors, timeouts, 5xx and over-quota answers; an action only
-            when the gateway certainly did not act (see :class:`CallKind`).
+            when the gateway certainly did not act (see :class:`CallKind`). Default:
+            ``MOOR7_MAX_RETRIES``, then 3.
         backoff_initial: Seconds before the first retry; it doubles each retry (plus
             jitter) up to ``backoff_max``. A ``Retry-After`` from the gateway wins.
         backoff_max: The longest wait between two attempts.
@@ -314,9 +346,9 @@ class AsyncClient(AsyncEndpoints):
         base_url: str | None = None,
         signer: Signer | None = None,
         limiter: Limiter | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         deadline: float | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retries: int | None = None,
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
@@ -367,9 +399,9 @@ class AsyncClient(AsyncEndpoints):
         self.base_url: str = _check_base_url(
             _resolve(base_url, "MOOR7_BASE_URL") or DEFAULT_BASE_URL
         )
-        self.timeout: float | None = _check_timeout(timeout)
+        self.timeout: float | None = _default_timeout(timeout)
         self.deadline: float | None = _check_deadline(deadline)
-        self.max_retries: int = _check_retries(max_retries)
+        self.max_retries: int = _default_retries(max_retries)
         self._backoff_initial = seconds("backoff_initial", backoff_initial, zero_ok=True)
         self._backoff_max = seconds("backoff_max", backoff_max, zero_ok=True)
         appkey, signer = resolve_credentials(appkey, secret, signer)

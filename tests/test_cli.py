@@ -218,6 +218,16 @@ class TestMessagesInTheCommandsWords:
             (["--sandbox", "--timeout", "0"], {}, "--timeout must be a number of seconds > 0"),
             (["--sandbox", "--timeout", "nan"], {}, "--timeout must be a number of seconds > 0"),
             (["--sandbox", "--max-retries", "-1"], {}, "--max-retries must be an integer >= 0"),
+            (
+                ["--sandbox"],
+                {"MOOR7_TIMEOUT": "soon"},
+                "MOOR7_TIMEOUT must be a number of seconds > 0, got 'soon'",
+            ),
+            (
+                ["--sandbox"],
+                {"MOOR7_MAX_RETRIES": "-2"},
+                "MOOR7_MAX_RETRIES must be an integer >= 0, got -2",
+            ),
         ],
     )
     def test_exit_2_naming_the_flag_or_variable(
@@ -235,6 +245,20 @@ class TestMessagesInTheCommandsWords:
         assert f"moor7: error: {expected}" in err
         for parameter in ("appkey=", "secret_key", "base_url", "max_retries", "timeout="):
             assert parameter not in err
+
+    def test_tuning_from_the_environment_and_flags_over_it(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("MOOR7_MAX_RETRIES", "1")
+        with FakeGateway() as gateway:
+            argv = ["--appkey", DEMO_APPKEY, "--secret-key", DEMO_SECRET_KEY]
+            argv += ["--base-url", gateway.url]
+            gateway.fail_next(Fault.SERVER_ERROR, times=9)
+            assert main([*argv, "groups"]) == 1
+            assert len(gateway.calls) == 2
+            assert main([*argv, "--max-retries", "0", "groups"]) == 1
+            assert len(gateway.calls) == 3
+        assert "attempts=2" in capsys.readouterr().err
 
     def test_timeout_0_is_refused_not_the_default(self, capsys: pytest.CaptureFixture[str]) -> None:
         with FakeGateway() as gateway:

@@ -486,6 +486,80 @@ class TestConfiguration:
         assert "2000103" in repr(c)
 
 
+class TestTuningFromTheEnvironment:
+    """MOOR7_TIMEOUT and MOOR7_MAX_RETRIES, as openai-python's and stripe's users expect."""
+
+    def test_the_defaults_without_them(self) -> None:
+        c = moor7.AsyncClient("2000103", "s")
+        assert (c.timeout, c.max_retries) == (10.0, 3)
+
+    def test_read_when_no_argument_is_given(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("MOOR7_TIMEOUT", "2.5")
+        monkeypatch.setenv("MOOR7_MAX_RETRIES", "0")
+        c = moor7.AsyncClient("2000103", "s")
+        assert (c.timeout, c.max_retries) == (2.5, 0)
+        with moor7.Client("2000103", "s") as sync:
+            assert (sync._async_client.timeout, sync._async_client.max_retries) == (2.5, 0)
+
+    def test_arguments_win(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("MOOR7_TIMEOUT", "2.5")
+        monkeypatch.setenv("MOOR7_MAX_RETRIES", "7")
+        c = moor7.AsyncClient("2000103", "s", timeout=None, max_retries=1)
+        assert (c.timeout, c.max_retries) == (None, 1)
+
+    def test_empty_counts_as_unset(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("MOOR7_TIMEOUT", "")
+        monkeypatch.setenv("MOOR7_MAX_RETRIES", "")
+        c = moor7.AsyncClient("2000103", "s")
+        assert (c.timeout, c.max_retries) == (10.0, 3)
+
+    @pytest.mark.parametrize(
+        ("variable", "value", "expected"),
+        [
+            ("MOOR7_TIMEOUT", "ten", "MOOR7_TIMEOUT must be a number of seconds > 0, got 'ten'"),
+            ("MOOR7_TIMEOUT", "0", "MOOR7_TIMEOUT must be a number of seconds > 0, got 0.0"),
+            ("MOOR7_TIMEOUT", "nan", "MOOR7_TIMEOUT must be a number of seconds > 0, got nan"),
+            ("MOOR7_TIMEOUT", "-3", "MOOR7_TIMEOUT must be a number of seconds > 0, got -3.0"),
+            ("MOOR7_MAX_RETRIES", "2.5", "MOOR7_MAX_RETRIES must be an integer >= 0, got '2.5'"),
+            ("MOOR7_MAX_RETRIES", "-1", "MOOR7_MAX_RETRIES must be an integer >= 0, got -1"),
+            ("MOOR7_MAX_RETRIES", "many", "MOOR7_MAX_RETRIES must be an integer >= 0, got 'many'"),
+        ],
+    )
+    def test_a_bad_value_is_refused_naming_the_variable(
+        self, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+    ) -> None:
+        monkeypatch.setenv(variable, value)
+        with pytest.raises(moor7.ConfigurationError) as caught:
+            moor7.AsyncClient("2000103", "s")
+        assert str(caught.value) == expected
+        with pytest.raises(moor7.ConfigurationError, match=variable):
+            moor7.Client("2000103", "s")
+
+    def test_a_bad_value_is_harmless_when_an_argument_wins(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("MOOR7_TIMEOUT", "ten")
+        assert moor7.AsyncClient("2000103", "s", timeout=1).timeout == 1.0
+
+    async def test_they_govern_the_calls(
+        self, gateway: FakeGateway, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("MOOR7_MAX_RETRIES", "1")
+        gateway.fail_next(Fault.SERVER_ERROR, times=5)
+        async with make_client(gateway) as c:
+            with pytest.raises(moor7.ServerError):
+                await c.get_number_pool()
+        assert len(gateway.calls) == 2
+
+    def test_a_client_made_again_after_a_fork_keeps_what_was_read(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("MOOR7_TIMEOUT", "2.5")
+        with moor7.Client("2000103", "s") as c:
+            monkeypatch.setenv("MOOR7_TIMEOUT", "9")
+            assert c._make_async_client().timeout == 2.5
+
+
 class TestLifecycle:
     async def test_closed_client_raises_a_clear_error(self, gateway: FakeGateway) -> None:
         c = make_client(gateway)
