@@ -17,6 +17,7 @@ import attrs
 from moor7._arguments import choice
 from moor7._envelope import Envelope
 from moor7._models import ActionResult, ResultList
+from moor7._models._base import printed_by_name
 from moor7.exceptions import ResponseShapeError
 
 __all__ = [
@@ -33,6 +34,7 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 
+@printed_by_name
 class CallKind(str, enum.Enum):
     """What a call does at 7moor, and so when it may be sent again.
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from ._base import ResultList, raw_field
+from ._base import ResultList, printed_by_name, raw_field
 
 __all__ = [
     "WIRE_NAMES",
@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 
+@printed_by_name
 class AgentStatus(str, enum.Enum):
     """Whether an agent account may be used (``status``)."""
 
@@ -35,6 +36,7 @@ class AgentStatus(str, enum.Enum):
     LOCKED = "lock"
 
 
+@printed_by_name
 class QueueStatus(str, enum.Enum):
     """Whether a skill group is in use (``status``)."""
 

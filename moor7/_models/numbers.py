@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from ._base import ResultList, raw_field, request_id_field
+from ._base import ResultList, printed_by_name, raw_field, request_id_field
 
 __all__ = [
     "WIRE_NAMES",
@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 
+@printed_by_name
 class CallAbility(enum.IntEnum):
     """What a number may be used for (``callAbility``)."""
 
@@ -48,6 +49,7 @@ class CallAbility(enum.IntEnum):
     SERVICE_AND_DISPLAY = 3
 
 
+@printed_by_name
 class NumberStatus(str, enum.Enum):
     """Whether a display or service number is in use (``status``)."""
 
@@ -57,6 +59,7 @@ class NumberStatus(str, enum.Enum):
     DISABLED = "disable"
 
 
+@printed_by_name
 class ResourceType(str, enum.Enum):
     """Where a number comes from (``resourceType``)."""
 
@@ -66,6 +69,7 @@ class ResourceType(str, enum.Enum):
     X_NUMBER = "xNumber"
 
 
+@printed_by_name
 class SipStatus(enum.IntEnum):
     """Whether a SIP number is enabled (``status``)."""
 
@@ -75,6 +79,7 @@ class SipStatus(enum.IntEnum):
     ENABLED = 1
 
 
+@printed_by_name
 class RegisterStatus(enum.IntEnum):
     """Whether a SIP number's device is registered (``registerStatus``)."""
 
