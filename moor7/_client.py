@@ -41,7 +41,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar, overload
 
 import aiohttp
 import yarl
@@ -55,6 +55,7 @@ from ._endpoints import (
     UseClientDefault,
     kind_for,
 )
+from ._endpoints._base import check_result_type, decode
 from ._envelope import Envelope, clock_skew_seconds, parse_response
 from ._limits import Limiter, default_limiter
 from ._retries import Call, after_failure, quiet_stamina, worth_one_more_attempt
@@ -462,17 +463,52 @@ class AsyncClient(AsyncEndpoints):
 
     # -- any endpoint ----------------------------------------------------------------
 
+    @overload
     async def request(
         self,
         path: str,
         body: Mapping[str, Any] | None = None,
         *,
-        kind: CallKind | str | None = None,
+        result_type: type[R],
+        kind: CallKind | Literal["query", "action"] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Any:
+    ) -> R: ...
+
+    @overload
+    async def request(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        result_type: None = None,
+        kind: CallKind | Literal["query", "action"] | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+    ) -> Any: ...
+
+    async def request(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        result_type: type[R] | None = None,
+        kind: CallKind | Literal["query", "action"] | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+    ) -> R | Any:
         """Call any V7 OpenAPI endpoint, with the same signing, quota, retries and errors.
+
+        Without ``result_type``, the answer's ``data`` comes back as JSON decoded it
+        (typed ``Any``). With it, ``data`` is read into that type by moor7's own rules,
+        as every endpoint method's result is: the wire's names are the fields' in
+        camelCase (``agent_number`` reads ``agentNumber``, ``id`` reads ``_id``),
+        numbers sent as strings and empty strings are tolerated, times are read as China
+        Standard Time, unknown keys are ignored (and kept in a ``raw`` field if the
+        class has one), and a ``request_id`` field gets the call's request id.
 
         Example:
             ::
@@ -481,9 +517,24 @@ class AsyncClient(AsyncEndpoints):
                     "/openapi/v1/call/query/agent", {"page": 1, "limit": 100}
                 )
 
+                @attrs.frozen
+                class Member:
+                    agent_number: str
+                    name: str | None = None
+
+                members = await client.request(
+                    "/openapi/v1/call/query/agent", {"page": 1}, result_type=list[Member]
+                )  # list[Member] to mypy and pyright too
+
         Args:
             path: The endpoint's path, starting with ``/``.
             body: The JSON object to send; ``None`` sends an empty body.
+            result_type: What to read ``data`` into: an attrs class (with fields of
+                ``str``, ``int``, ``float``, ``bool``, ``datetime``, enums as
+                ``E | UnlistedInt | None``, and other such classes or lists of them), a
+                :class:`~moor7.ResultList` subclass, a ``list[...]`` of a class, or
+                one of moor7's own results (:class:`~moor7.AgentPage`). Checked before
+                anything is sent.
             kind: ``"query"`` or ``"action"`` (:class:`CallKind`), which decides what
                 is retried. Default: the kind moor7 declares for a path it knows, else
                 ``"action"``: a path moor7 does not know might change state at 7moor,
@@ -495,13 +546,28 @@ class AsyncClient(AsyncEndpoints):
                 for no limit.
 
         Returns:
-            The envelope's ``data``, decoded from JSON as it came.
+            The envelope's ``data``: as JSON decoded it, or read into ``result_type``.
 
         Raises:
+            moor7.ConfigurationError: A bad argument, ``result_type`` included; nothing
+                was sent.
+            moor7.ResponseShapeError: ``data`` does not fit ``result_type``.
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
+        if result_type is None:
+            return await self._send(
+                path, kind_for(path, kind), body, timeout, max_retries, deadline, _data
+            )
+        check_result_type(result_type)
+        wanted = result_type
         return await self._send(
-            path, kind_for(path, kind), body, timeout, max_retries, deadline, _data
+            path,
+            kind_for(path, kind),
+            body,
+            timeout,
+            max_retries,
+            deadline,
+            lambda envelope: decode(envelope, wanted),
         )
 
     # -- the pipeline ----------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import timedelta, timezone
-from typing import Any, TypeVar, cast
+from typing import Any, NewType, TypeVar, cast
 
 import attrs
 
@@ -22,6 +22,8 @@ __all__ = [
     "CHINA_STANDARD_TIME",
     "ActionResult",
     "ResultList",
+    "UnlistedInt",
+    "UnlistedStr",
     "printed_by_name",
     "raw_field",
     "request_id_field",
@@ -33,6 +35,19 @@ E = TypeVar("E", bound=enum.Enum)
 #: The gateway's times ("2020-12-08 16:48:26") are Beijing time. China has kept UTC+08:00
 #: without daylight saving since 1991, so a fixed offset is exact and needs no tz database.
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
+
+
+UnlistedInt = NewType("UnlistedInt", int)
+"""A value of an enum field that 7moor's docs do not list, kept as the gateway sent it.
+
+A plain ``int`` at run time. To a type checker it is a type of its own, so that a
+field typed ``CallAbility | UnlistedInt | None`` shows the enum: mypy folds
+``CallAbility | int`` into ``int``, since an ``IntEnum`` is an ``int``. Narrow with
+``isinstance(value, CallAbility)``; what is left is the unlisted number.
+"""
+
+UnlistedStr = NewType("UnlistedStr", str)
+"""As :data:`UnlistedInt`, for the enums whose values are strings (``AgentStatus``)."""
 
 
 def printed_by_name(cls: type[E]) -> type[E]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from ._base import ResultList, printed_by_name, raw_field
+from ._base import ResultList, UnlistedStr, printed_by_name, raw_field
 
 __all__ = [
     "WIRE_NAMES",
@@ -84,7 +84,7 @@ class Agent:
     id: str
     agent_number: str
     name: str | None = None
-    status: AgentStatus | str | None = None
+    status: AgentStatus | UnlistedStr | None = None
     roles: list[str] = attrs.field(factory=list)
     email: str | None = None
     mobile: str | None = None
@@ -150,7 +150,7 @@ class Queue:
 
     id: str
     name: str | None = None
-    status: QueueStatus | str | None = None
+    status: QueueStatus | UnlistedStr | None = None
     members: list[QueueMember] = attrs.field(factory=list)
     account: str | None = None
     create_time: datetime | None = None

@@ -17,7 +17,14 @@ from typing import Any
 
 import attrs
 
-from ._base import ResultList, printed_by_name, raw_field, request_id_field
+from ._base import (
+    ResultList,
+    UnlistedInt,
+    UnlistedStr,
+    printed_by_name,
+    raw_field,
+    request_id_field,
+)
 
 __all__ = [
     "WIRE_NAMES",
@@ -131,11 +138,11 @@ class PhoneNumber:
 
     id: str
     number: str
-    call_ability: CallAbility | int | None = None
+    call_ability: CallAbility | UnlistedInt | None = None
     line: str | None = None
     account: str | None = None
-    status: NumberStatus | str | None = None
-    resource_type: ResourceType | str | None = None
+    status: NumberStatus | UnlistedStr | None = None
+    resource_type: ResourceType | UnlistedStr | None = None
     concurrency: int | None = None
     create_time: datetime | None = None
     update_time: datetime | None = None
@@ -179,9 +186,9 @@ class SipNumber:
     id: str
     number: str
     password: str | None = attrs.field(default=None, repr=False)
-    status: SipStatus | int | None = None
+    status: SipStatus | UnlistedInt | None = None
     is_deleted: bool | None = None
-    register_status: RegisterStatus | int | None = None
+    register_status: RegisterStatus | UnlistedInt | None = None
     register_device: str | None = None
     register_time: datetime | None = None
     busy_reply_code: str | None = None
@@ -264,7 +271,7 @@ class SipRegistration:
 
     number: str
     sip_id: str | None = None
-    register_status: RegisterStatus | int | None = None
+    register_status: RegisterStatus | UnlistedInt | None = None
     register_device: str | None = None
     register_time: datetime | None = None
     client_url: str | None = None
