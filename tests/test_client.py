@@ -296,7 +296,8 @@ class TestBadAnswers:
     async def test_data_of_the_wrong_shape_is_a_shape_error(
         self, client: moor7.AsyncClient, gateway: FakeGateway
     ) -> None:
-        gateway.number_pool = {"displayNumberList": [{"_id": "1"}]}  # no number
+        # set_response(): assigning number_pool refuses data of the wrong shape.
+        gateway.set_response(NUMBER_PATH, {"displayNumberList": [{"_id": "1"}]})  # no number
         with pytest.raises(moor7.ResponseShapeError) as excinfo:
             await client.get_number_pool()
         error = excinfo.value
@@ -957,7 +958,7 @@ class TestDocsReviewRegressions:
     async def test_shape_errors_carry_the_path(
         self, client: moor7.AsyncClient, gateway: FakeGateway
     ) -> None:
-        gateway.number_pool = {"displayNumberList": "nope"}
+        gateway.set_response(NUMBER_PATH, {"displayNumberList": "nope"})
         with pytest.raises(moor7.ResponseShapeError) as excinfo:
             await client.get_number_pool()
         assert excinfo.value.path == NUMBER_PATH

@@ -26,6 +26,7 @@ import pytest
 
 import moor7
 from moor7._cli import main
+from moor7._gateway import _standalone
 from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,6 +207,10 @@ class TestServing:
             assert client.list_display_number_groups()[0].name == "夜班外显"
 
 
+async def _never_served(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("the data was accepted and the gateway started")
+
+
 class TestRefused:
     """A wrong flag is exit 2 with a message naming it, before anything listens."""
 
@@ -235,17 +240,40 @@ class TestRefused:
             ("[]", "must be a JSON object"),
             ('{"groups": [], "accounts": {}}', "unknown key 'accounts'; the keys are number_pool"),
             ('{"agents": 5}', "agents"),
+            # The shape of each key, checked against the models at start-up.
+            ('{"groups": 5}', "groups must be a sequence of mappings"),
+            ('{"number_pool": []}', "number_pool must be a mapping (a JSON object), not list"),
+            ('{"answer_rates": {"9813": 5}}', "answer_rates['9813'] must be a mapping"),
+            ('{"number_pool": {}}', "number_pool does not fit the model"),
+            (
+                '{"number_pool": {"displayNumberList": [{"_id": "1"}]}}',
+                "number_pool does not fit the model the client reads it into (moor7.NumberPool, "
+                "the data of /openapi/v1/call/query/number): required field missing @ "
+                "$.display_numbers[0].number",
+            ),
+            ('{"agents": [{"agentName": "x"}]}', "agents does not fit the model"),
+            ('{"queues": [{"members": 5}]}', "queues does not fit the model"),
+            ('{"sip_numbers": [{"number": "1", "registerStatus": "on"}]}', "sip_numbers does not"),
+            ('{"im_session_report": {"header": 5}}', "im_session_report does not fit"),
         ],
     )
     def test_bad_data_file(
-        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str, expected: str
+        self,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+        content: str,
+        expected: str,
     ) -> None:
+        # Data that passed would be served until SIGINT: fail at once instead.
+        monkeypatch.setattr(_standalone, "serve", _never_served)
         path = tmp_path / "data.json"
         path.write_text(content, encoding="utf-8")
         assert main(["gateway", "--data", str(path)]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"moor7: error: --data {path}: ")
         assert expected in err
+        assert "Traceback" not in err
 
     def test_missing_data_file(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         assert main(["gateway", "--data", str(tmp_path / "none.json")]) == 2
