@@ -173,11 +173,11 @@ def _cell(value: Any) -> str:
 
 
 def _table(out: TextIO, title: str, headers: Sequence[str], rows: list[list[Any]]) -> None:
-    out.write(f"{title} ({len(rows)})\n")
+    out.write(f"{_fits(out, title)} ({len(rows)})\n")
     if not rows:
         out.write("  (none)\n\n")
         return
-    cells = [[_cell(value) for value in row] for row in rows]
+    cells = [[_fits(out, _cell(value)) for value in row] for row in rows]
     widths = [max(_width(h), *(_width(r[i]) for r in cells)) for i, h in enumerate(headers)]
     for row in [list(headers), *cells]:
         padded = (text + " " * (widths[i] - _width(text)) for i, text in enumerate(row))
@@ -464,8 +464,12 @@ def _call_body(args: argparse.Namespace) -> Any:
 
 def _emit(out: TextIO, value: Any, request_ids: list[str | None]) -> None:
     """--json: the document on stdout, the request ids on stderr."""
-    json.dump(_to_json(value), out, ensure_ascii=False, indent=2)
-    out.write("\n")
+    document = json.dumps(_to_json(value), ensure_ascii=False, indent=2)
+    if _fits(out, document) != document:
+        # JSON's own escapes (\u5ba2), so that the document stays valid JSON where the
+        # terminal cannot show a character (a backslashreplace of 😀 would not be).
+        document = json.dumps(_to_json(value), indent=2)
+    out.write(document + "\n")
     ids = ", ".join(request_id or "-" for request_id in request_ids)
     sys.stderr.write(f"request id{'s' if len(request_ids) > 1 else ''}: {ids}\n")
 
@@ -533,6 +537,41 @@ _OPTION_NAMES = {**_FLAGS, "sandbox": "--sandbox", "json": "--json", "verbose": 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``moor7`` command; return its exit status."""
+    with _output_that_degrades():
+        return _main(argv)
+
+
+@contextmanager
+def _output_that_degrades() -> Iterator[None]:
+    # A terminal that cannot show a character (PYTHONIOENCODING=cp1252, a Windows
+    # console, LANG=C on an old system) gets an escape (\u5ba2) instead of a
+    # UnicodeEncodeError: the command still does its work. Restored afterwards, as
+    # main() may run in-process.
+    saved = []
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            reconfigure(errors="backslashreplace")
+            saved.append(reconfigure)
+    try:
+        yield
+    finally:
+        for reconfigure in saved:
+            reconfigure(errors="strict")
+
+
+def _fits(out: TextIO, text: str) -> str:
+    """*text* as *out* will show it: escaped where its encoding cannot (so that the
+    table's columns are measured as shown)."""
+    encoding = getattr(out, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    return text
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     out = sys.stdout
     if args.command == "gateway":

@@ -142,6 +142,90 @@ class TestEntryPoints:
         assert excinfo.value.code == 2
 
 
+def moor7_process(
+    *args: str, encoding: str, **variables: str
+) -> subprocess.CompletedProcess[bytes]:
+    """``python -m moor7 ARGS`` with its output in *encoding*, as a terminal gives it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOOR7_")}
+    return subprocess.run(  # noqa: S603 - this interpreter, running moor7
+        [sys.executable, "-W", "error", "-m", "moor7", *args],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env={**env, **variables, "PYTHONIOENCODING": encoding},
+    )
+
+
+class TestATerminalThatCannotShowChinese:
+    """PYTHONIOENCODING=cp1252 (a Western Windows console) or ascii: the output degrades
+    to escapes, it never crashes with UnicodeEncodeError."""
+
+    @pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ["--sandbox", "groups"],
+            ["--sandbox", "numbers"],
+            ["--sandbox", "agents"],
+            ["--sandbox", "queues"],
+            ["--sandbox", "sip"],
+            ["--help"],
+            ["gateway", "--help"],
+        ],
+    )
+    def test_tables_and_help(self, encoding: str, args: list[str]) -> None:
+        result = moor7_process(*args, encoding=encoding)
+        assert result.returncode == 0, result.stderr.decode(encoding)
+        out = result.stdout.decode(encoding)  # nothing the terminal cannot show
+        assert "Error" not in result.stderr.decode(encoding)
+        if args == ["--sandbox", "groups"]:
+            # 外显号组 and 客服号码组, escaped; the columns still line up.
+            assert "\\u5916\\u663e\\u53f7\\u7ec4 display-number groups (1)" in out
+            header, row = out.splitlines()[1:3]
+            assert header.index("name") == row.index("\\u5ba2")
+
+    @pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ["--sandbox", "--json", "groups"],
+            ["--sandbox", "--json", "agents"],
+            ["--sandbox", "call", "/openapi/v1/call/query/group"],
+        ],
+    )
+    def test_json_stays_valid_json_with_the_same_values(
+        self, encoding: str, args: list[str]
+    ) -> None:
+        degraded = moor7_process(*args, encoding=encoding)
+        full = moor7_process(*args, encoding="utf-8")
+        assert degraded.returncode == 0, degraded.stderr.decode(encoding)
+        document = json.loads(degraded.stdout.decode(encoding))
+        assert document == json.loads(full.stdout.decode("utf-8"))
+        assert "客服号码组" in json.dumps(document, ensure_ascii=False) or "agents" in args[-1]
+
+    def test_an_error_message_in_chinese(self) -> None:
+        """The gateway's refusal (签名错误 ...) on stderr, escaped."""
+        with FakeGateway() as gateway:
+            result = moor7_process(
+                "--base-url",
+                gateway.url,
+                "groups",
+                encoding="cp1252",
+                MOOR7_APPKEY=DEMO_APPKEY,
+                MOOR7_SECRET_KEY="wrong",
+            )
+        assert result.returncode == 1
+        err = result.stderr.decode("cp1252")
+        assert "AuthenticationError" in err
+        assert "\\u" in err  # the Chinese part of the gateway's message, escaped
+        assert "UnicodeEncodeError" not in err
+
+    def test_in_process_the_streams_are_restored(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["--sandbox", "groups"]) == 0
+        assert sys.stdout.errors == sys.stderr.errors == "strict"
+        assert "客服号码组" in capsys.readouterr().out
+
+
 class TestFamilies:
     @pytest.mark.parametrize(
         ("command", "expected"),
