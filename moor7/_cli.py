@@ -291,30 +291,91 @@ def _to_json(value: Any) -> Any:
 # -- running ----------------------------------------------------------------------------
 
 
+# Without -v, what a person waiting at the terminal wants to know: why it waits, and
+# for how long (the records' moor7_* fields, docs/guides/logging.md), and warnings.
+_NOTICES = frozenset({"quota_wait", "quota_pause", "retry"})
+
+
+def _seconds(value: object) -> str:
+    if not isinstance(value, (int, float)):
+        return "a while"
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
+
+
 class _LogFormatter(logging.Formatter):
+    """A record in plain words: the quota's waits from their fields, the rest as logged."""
+
     def format(self, record: logging.LogRecord) -> str:
-        if record.getMessage() == "stamina.retry_scheduled":
-            extra = record.__dict__
+        event = getattr(record, "moor7_event", None)
+        account = getattr(record, "moor7_account", None)
+        wait = _seconds(getattr(record, "moor7_wait", None))
+        if event == "quota_wait":
             return (
-                f"moor7: retry {extra.get('stamina.retry_num')} in "
-                f"{extra.get('stamina.wait_for')}s after {extra.get('stamina.caused_by')}"
+                f"moor7: waiting {wait} for a free slot of account {account}'s quota "
+                "(7moor counts every call, each page and retry too)"
             )
+        if event == "quota_pause":
+            return f"moor7: the gateway answered over quota: account {account} waits {wait}"
         return super().format(record)
+
+
+class _Notices(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or getattr(record, "moor7_event", None) in _NOTICES
+
+
+class _StatusLine:
+    """One line of stderr rewritten in place while a long command runs, on a terminal
+    only (a log or a pipe gets nothing): how far the paging got."""
+
+    def __init__(self) -> None:
+        self._shown = 0
+
+    def show(self, text: str) -> None:
+        stream = sys.stderr
+        if not stream.isatty():
+            return
+        line = f"moor7: {text}"
+        # Spaces, not an ANSI erase: a Windows console without VT mode shows those raw.
+        stream.write("\r" + line + " " * max(0, self._shown - len(line)))
+        stream.flush()
+        self._shown = len(line)
+
+    def clear(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r" + " " * self._shown + "\r")
+            sys.stderr.flush()
+            self._shown = 0
+
+
+_status_line = _StatusLine()
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic from 3.11
+    def emit(self, record: logging.LogRecord) -> None:
+        _status_line.clear()  # a notice on a line of its own; the next page redraws it
+        super().emit(record)
 
 
 @contextmanager
 def _logging_to_stderr(*, verbose: bool) -> Iterator[None]:
-    # Without this, stamina's retry warnings would reach stderr bare
-    # ("stamina.retry_scheduled"); the command says what failed at the end instead, and
-    # --verbose shows every attempt. Restored afterwards: main() may run in-process.
-    handler = logging.StreamHandler(sys.stderr)
+    # The command's own handler: without -v, the notices above (a wait for the quota, a
+    # retry, a warning), so that a minute-long wait is never silent; with -v, every
+    # attempt too. stamina's own records stay out (moor7 logs its retries itself).
+    # Restored afterwards: main() may run in-process.
+    handler = _StderrHandler(sys.stderr)
     handler.setFormatter(_LogFormatter("moor7: %(message)s"))
+    if not verbose:
+        handler.addFilter(_Notices())
     saved = []
-    for name in ("moor7", "stamina"):
+    for name, level in (
+        ("moor7", logging.DEBUG if verbose else logging.INFO),
+        ("stamina", logging.ERROR),
+    ):
         logger = logging.getLogger(name)
         saved.append((logger, logger.level, logger.propagate))
         logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG if verbose else logging.ERROR)
+        logger.setLevel(level)
         logger.propagate = False
     try:
         yield
@@ -323,6 +384,21 @@ def _logging_to_stderr(*, verbose: bool) -> Iterator[None]:
             logger.removeHandler(handler)
             logger.setLevel(level)
             logger.propagate = propagate
+
+
+def _agent_pages(client: Client) -> list[AgentPage]:
+    # Every page is a call of the quota, and past 20 a minute each waits: on a terminal,
+    # say how far it got.
+    pages: list[AgentPage] = []
+    try:
+        for page in client.list_agent_pages():
+            pages.append(page)
+            count = sum(len(each) for each in pages)
+            unit = "page" if len(pages) == 1 else "pages"
+            _status_line.show(f"agents: {count} so far ({len(pages)} {unit})")
+    finally:
+        _status_line.clear()
+    return pages
 
 
 # The Client's settings in the CLI's words: where each came from (a flag or a variable),
@@ -495,7 +571,7 @@ class _Command:
 _COMMANDS = {
     "numbers": _Command(lambda c: c.get_number_pool(), _print_pool),
     "groups": _Command(lambda c: c.list_display_number_groups(), _print_groups),
-    "agents": _Command(lambda c: list(c.list_agent_pages()), _print_agents),
+    "agents": _Command(_agent_pages, _print_agents),
     "sip": _Command(lambda c: c.list_sip_numbers(), _print_sip),
     "queues": _Command(lambda c: c.list_queues(), _print_queues),
 }

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import re
 import socket
 import subprocess
 import sys
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import pytest
 
+import moor7
+import moor7._client
 from moor7._cli import main
 from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway, Fault
 
@@ -113,6 +119,139 @@ class TestRealGateway:
         err = capsys.readouterr().err
         assert "POST /openapi/v1/call/query/group -> 200" in err
         assert DEMO_SECRET_KEY not in err
+
+
+def agents(count: int) -> list[dict[str, Any]]:
+    return [
+        {"_id": f"{n:024x}", "agentNumber": str(7000 + n), "agentName": f"座席{n}", "queue": []}
+        for n in range(count)
+    ]
+
+
+class AnnouncingLimiter:
+    """A LocalLimiter that logs the record the log contract gives the limiters (the
+    lead's change): moor7_event="quota_wait" with moor7_wait, before a wait."""
+
+    def __init__(self, max_calls: int, period: float) -> None:
+        self.inner = moor7.LocalLimiter(max_calls, period)
+
+    @contextlib.asynccontextmanager
+    async def acquire(self, account: str) -> AsyncGenerator[None, None]:
+        wait = self.inner.expected_wait(account)
+        if wait > 0:
+            logging.getLogger("moor7").info(
+                "quota: no free slot for account %s; waiting %.1fs",
+                account,
+                wait,
+                extra={"moor7_event": "quota_wait", "moor7_account": account, "moor7_wait": wait},
+            )
+        async with self.inner.acquire(account):
+            yield
+
+    async def pause(self, account: str, seconds: float | None = None) -> None:
+        await self.inner.pause(account, seconds)
+
+
+class TerminalStderr(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class TestLongWaitsAreNeverSilent:
+    """A call waiting for the quota, a retry, a long paging: said on stderr."""
+
+    def test_a_quota_wait_in_plain_words(self, capsys: pytest.CaptureFixture[str]) -> None:
+        class Waiting(AnnouncingLimiter):
+            @contextlib.asynccontextmanager
+            async def acquire(self, account: str) -> AsyncGenerator[None, None]:
+                logging.getLogger("moor7").info(
+                    "quota: ...",
+                    extra={
+                        "moor7_event": "quota_wait",
+                        "moor7_account": account,
+                        "moor7_wait": 42.4,
+                    },
+                )
+                yield
+
+        with FakeGateway() as gateway, _limiter(Waiting(1, 1.0)):
+            argv = ["--appkey", DEMO_APPKEY, "--secret-key", DEMO_SECRET_KEY, "--base-url"]
+            assert main([*argv, gateway.url, "groups"]) == 0
+        err = capsys.readouterr().err
+        assert err.splitlines()[0] == (
+            f"moor7: waiting 42 s for a free slot of account {DEMO_APPKEY}'s quota "
+            "(7moor counts every call, each page and retry too)"
+        )
+
+    def test_moor7_agents_over_many_pages_with_a_small_quota(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with (
+            FakeGateway(agents=agents(250), quota=None) as gateway,
+            _limiter(AnnouncingLimiter(1, 1.0)),
+        ):
+            argv = ["--appkey", DEMO_APPKEY, "--secret-key", DEMO_SECRET_KEY, "--base-url"]
+            assert main([*argv, gateway.url, "agents"]) == 0
+            assert len(gateway.calls) == 3
+        out, err = capsys.readouterr()
+        assert "座席 agents (250)" in out
+        waits = [line for line in err.splitlines() if line.startswith("moor7: waiting ")]
+        assert len(waits) == 2  # before the second and the third page
+        assert "\r" not in err  # not a terminal: no progress line
+
+    def test_paging_progress_on_a_terminal(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        stderr = TerminalStderr()
+        with FakeGateway(agents=agents(250), quota=None) as gateway:
+            monkeypatch.setattr(sys, "stderr", stderr)
+            argv = ["--appkey", DEMO_APPKEY, "--secret-key", DEMO_SECRET_KEY, "--base-url"]
+            assert main([*argv, gateway.url, "agents"]) == 0
+        written = stderr.getvalue()
+        assert "\rmoor7: agents: 100 so far (1 page)" in written
+        assert "\rmoor7: agents: 200 so far (2 pages)" in written
+        assert "\rmoor7: agents: 250 so far (3 pages)" in written
+        # Cleared before the table: the last thing on the line is blank.
+        rest = written.rpartition("(3 pages)")[2]
+        assert rest.startswith("\r" + " " * len("moor7: agents: 250 so far (3 pages)") + "\r")
+        assert "座席 agents (250)" in capsys.readouterr().out
+
+    def test_a_notice_during_paging_gets_a_line_of_its_own(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        stderr = TerminalStderr()
+        with (
+            FakeGateway(agents=agents(150), quota=None) as gateway,
+            _limiter(AnnouncingLimiter(1, 1.0)),
+        ):
+            monkeypatch.setattr(sys, "stderr", stderr)
+            argv = ["--appkey", DEMO_APPKEY, "--secret-key", DEMO_SECRET_KEY, "--base-url"]
+            assert main([*argv, gateway.url, "--json", "agents"]) == 0
+        blank = "\r" + " " * len("moor7: agents: 100 so far (1 page)") + "\r"
+        assert blank + "moor7: waiting " in stderr.getvalue()
+
+    def test_a_retry_is_said_without_v(self, capsys: pytest.CaptureFixture[str]) -> None:
+        with FakeGateway() as gateway:
+            gateway.fail_next(Fault.SERVER_ERROR)
+            argv = ["--appkey", DEMO_APPKEY, "--secret-key", DEMO_SECRET_KEY, "--base-url"]
+            assert main([*argv, gateway.url, "groups"]) == 0
+        (line,) = [x for x in capsys.readouterr().err.splitlines() if "retry" in x]
+        assert line.startswith(
+            "moor7: POST /openapi/v1/call/query/group failed (ServerError) on attempt 1; "
+            "retry 1 of 3 in "
+        )
+
+    def test_nothing_but_notices_without_v(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["--sandbox", "groups"]) == 0
+        assert capsys.readouterr().err == ""
+
+
+@contextlib.contextmanager
+def _limiter(limiter: Any) -> Iterator[None]:
+    """The limiter the command's Client gets (the command has no flag for one)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(moor7._client, "default_limiter", lambda: limiter)
+        yield
 
 
 class TestEntryPoints:
