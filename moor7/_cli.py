@@ -29,6 +29,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 import attrs
@@ -128,7 +129,14 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     call.add_argument("path", help="the API path, e.g. /openapi/v1/call/query/agent")
-    call.add_argument("body", nargs="?", help="the JSON object to send (default: none)")
+    call.add_argument(
+        "body",
+        nargs="?",
+        help=(
+            "the JSON object to send: the text itself, @FILE to read it from a file, or - "
+            "to read it from stdin (default: none)"
+        ),
+    )
     call.add_argument(
         "--kind",
         choices=["query", "action"],
@@ -525,17 +533,46 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
 
 
 def _call_body(args: argparse.Namespace) -> Any:
+    if args.json:  # refused rather than ignored: a flag that does nothing misleads
+        msg = "moor7 call always prints JSON (the data as the gateway sent it): leave out --json"
+        raise ConfigurationError(msg)
     if args.body is None:
         return None
+    text, where = _body_text(args.body)
     try:
-        body = json.loads(args.body)
+        body = json.loads(text)
     except ValueError as exc:
-        msg = f"BODY is not JSON: {exc}"
+        msg = f"{where} is not JSON: {exc}"
         raise ConfigurationError(msg) from exc
     if not isinstance(body, dict):
-        msg = 'BODY must be a JSON object, e.g. \'{"agentNumber": "2000"}\''
+        msg = f'{where} must be a JSON object, e.g. \'{{"agentNumber": "2000"}}\''
         raise ConfigurationError(msg)
     return body
+
+
+def _body_text(argument: str) -> tuple[str, str]:
+    """BODY's text, and how to name it in a message: as given, from @FILE, or from stdin
+    (-), as curl reads -d. JSON is UTF-8 (RFC 8259): read as bytes, whatever the
+    terminal's encoding; a BOM, as Windows editors write it, is dropped."""
+    if argument == "-":
+        stdin = sys.stdin
+        raw = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
+        where = "BODY from stdin"
+    elif argument.startswith("@"):
+        path = argument[1:]
+        where = f"BODY from {path}"
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            msg = f"{where}: cannot read it: {exc.strerror or exc}"
+            raise ConfigurationError(msg) from exc
+    else:
+        return argument, "BODY"
+    try:
+        return raw.decode("utf-8-sig"), where
+    except UnicodeDecodeError as exc:
+        msg = f"{where} is not UTF-8 text: {exc}"
+        raise ConfigurationError(msg) from exc
 
 
 def _emit(out: TextIO, value: Any, request_ids: list[str | None]) -> None:

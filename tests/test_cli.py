@@ -417,6 +417,88 @@ class TestFamilies:
         assert "BODY" in capsys.readouterr().err
 
 
+class TestCallsBody:
+    """moor7 call PATH BODY: the text, @FILE, or - for stdin, as curl -d reads them."""
+
+    GROUPS = "/openapi/v1/call/query/agent"
+
+    def test_from_a_file(self, capsys: pytest.CaptureFixture[str], tmp_path: Any) -> None:
+        body = tmp_path / "body.json"
+        body.write_text('\ufeff{"agentNumber": "2000"}', encoding="utf-8")  # a BOM too
+        assert main(["--sandbox", "call", self.GROUPS, f"@{body}"]) == 0
+        (agent,) = json.loads(capsys.readouterr().out)
+        assert agent["agentNumber"] == "2000"
+
+    def test_from_stdin(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        stdin = io.TextIOWrapper(io.BytesIO(b'{"agentNumber": "2000"}'), "cp1252")
+        monkeypatch.setattr(sys, "stdin", stdin)
+        assert main(["--sandbox", "call", self.GROUPS, "-"]) == 0
+        (agent,) = json.loads(capsys.readouterr().out)
+        assert agent["agentNumber"] == "2000"
+
+    def test_from_stdin_through_a_pipe(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MOOR7_")}
+        result = subprocess.run(  # noqa: S603 - this interpreter, running moor7
+            [sys.executable, "-m", "moor7", "--sandbox", "call", self.GROUPS, "-"],
+            # UTF-8, whatever the locale says (LC_ALL=C: ASCII): the note is not ASCII.
+            input='{"agentNumber": "2000", "note": "张三"}'.encode(),
+            capture_output=True,
+            timeout=60,
+            check=False,
+            env={**env, "PYTHONIOENCODING": "utf-8", "LC_ALL": "C"},
+        )
+        assert result.returncode == 0, result.stderr
+        (agent,) = json.loads(result.stdout)
+        assert agent["agentNumber"] == "2000"
+
+    @pytest.mark.parametrize(
+        ("body", "message"),
+        [
+            ("@{missing}", "BODY from {missing}: cannot read it: No such file or directory"),
+            ("@{not_json}", "BODY from {not_json} is not JSON: "),
+            ("@{a_list}", "BODY from {a_list} must be a JSON object"),
+            ("@{latin1}", "BODY from {latin1} is not UTF-8 text"),
+            ("{{", "BODY is not JSON: "),
+        ],
+    )
+    def test_bad_bodies_exit_2_naming_where_they_came_from(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Any, body: str, message: str
+    ) -> None:
+        files = {
+            "missing": tmp_path / "missing.json",
+            "not_json": tmp_path / "not.json",
+            "a_list": tmp_path / "list.json",
+            "latin1": tmp_path / "latin1.json",
+        }
+        files["not_json"].write_text("{agentNumber: 2000}")
+        files["a_list"].write_text("[1]")
+        files["latin1"].write_bytes('{"agentName": "Zoë"}'.encode("latin-1"))
+        with FakeGateway() as gateway:
+            argv = ["--appkey", DEMO_APPKEY, "--secret-key", DEMO_SECRET_KEY]
+            argv += ["--base-url", gateway.url, "call", self.GROUPS, body.format(**files)]
+            assert main(argv) == 2
+            assert gateway.calls == []
+        assert f"moor7: error: {message.format(**files)}" in capsys.readouterr().err
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["--sandbox", "call", "/openapi/v1/call/query/group", "--json"],
+            ["--json", "--sandbox", "call", "/openapi/v1/call/query/group"],
+        ],
+    )
+    def test_json_is_refused_where_it_does_nothing(
+        self, capsys: pytest.CaptureFixture[str], argv: list[str]
+    ) -> None:
+        assert main(argv) == 2
+        assert capsys.readouterr().err == (
+            "moor7: error: moor7 call always prints JSON (the data as the gateway sent it): "
+            "leave out --json\n"
+        )
+
+
 class TestMessagesInTheCommandsWords:
     """A configuration error names the flag or variable the user gave, never a parameter."""
 

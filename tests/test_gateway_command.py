@@ -27,6 +27,7 @@ import pytest
 import moor7
 from moor7._cli import main
 from moor7._gateway import _standalone
+from moor7._gateway._server import client_host
 from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,6 +131,32 @@ class TestServing:
             assert gateway.settings["MOOR7_APPKEY"] == DEMO_APPKEY
             assert gateway.settings["MOOR7_SECRET_KEY"] == DEMO_SECRET_KEY
             assert gateway.stop() == 0
+
+    def test_every_interface_prints_a_url_a_client_can_use(self, tmp_path: Path) -> None:
+        """--host 0.0.0.0 (a container's setting) prints the loopback, not 0.0.0.0."""
+        with served(tmp_path, "--host", "0.0.0.0") as gateway:
+            assert gateway.url.startswith("http://127.0.0.1:")
+            with gateway.client() as client:
+                assert client.list_display_number_groups()
+            assert gateway.stop() == 0
+        err = gateway.stderr.read_text()
+        port = gateway.url.rpartition(":")[2]
+        assert "listening on every interface (0.0.0.0)" in err
+        assert f"http://{socket.gethostname()}:{port}" in err
+
+    @pytest.mark.parametrize(
+        ("host", "url_host"),
+        [
+            ("0.0.0.0", "127.0.0.1"),
+            ("::", "[::1]"),
+            ("", "127.0.0.1"),
+            ("127.0.0.1", "127.0.0.1"),
+            ("::1", "[::1]"),
+            ("moor7", "moor7"),
+        ],
+    )
+    def test_the_host_a_client_connects_to(self, host: str, url_host: str) -> None:
+        assert client_host(host) == url_host
 
     def test_a_moor7_client_and_a_hand_signed_request(self, tmp_path: Path) -> None:
         with served(tmp_path) as gateway:

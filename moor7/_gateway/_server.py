@@ -178,6 +178,20 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode()
 
 
+def client_host(host: str) -> str:
+    """The host a client on this machine reaches a server listening on *host* by.
+
+    A wildcard address is where a server listens, never where a client connects
+    (``http://0.0.0.0:8077`` fails on Windows and macOS): it means every interface,
+    loopback included, so clients here use the loopback of the same family.
+    """
+    if host in ("", "0.0.0.0"):  # noqa: S104 - recognising the wildcard, not binding it
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 def _lowercase_headers(request: web.BaseRequest) -> dict[str, str]:
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
@@ -527,6 +541,9 @@ class FakeGateway:
     def url(self) -> str:
         """The base URL to point a client at, e.g. ``http://127.0.0.1:54321``.
 
+        Listening on every interface (``host="0.0.0.0"`` or ``"::"``), it is the
+        loopback's: the wildcard address is no address to connect to.
+
         Raises:
             RuntimeError: The gateway is not running.
         """
@@ -535,8 +552,7 @@ class FakeGateway:
                 "FakeGateway is not running: use `async with FakeGateway() as gw:`, "
                 "`with FakeGateway() as gw:` or `await gw.start()` first"
             )
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._bound_port}"
+        return f"http://{client_host(self._host)}:{self._bound_port}"
 
     async def start(self) -> None:
         """Start serving on the running event loop.
