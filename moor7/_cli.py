@@ -359,7 +359,7 @@ class _StatusLine:
 _status_line = _StatusLine()
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic from 3.11
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]  # [TextIO] fails on 3.10
     def emit(self, record: logging.LogRecord) -> None:
         _status_line.clear()  # a notice on a line of its own; the next page redraws it
         super().emit(record)
