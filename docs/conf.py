@@ -67,8 +67,9 @@ nitpick_ignore_regex = [
         r"py:.*",
         r"(asyncio|collections\.abc|contextlib|datetime|enum|ssl|time|typing|aiohttp|redis|multidict)\..+",
     ),
-    # The type variable of a generic base (ResultList[T]): nothing to link to.
-    (r"py:.*", r"moor7\._\w+(\._\w+)*\.[TRE]"),
+    # The type variable of a generic base (ResultList[T]) or of an overload read from
+    # the source (request(result_type: type[R]) -> R): nothing to link to.
+    (r"py:.*", r"(moor7\._\w+(\._\w+)*\.)?[TRE]"),
 ]
 
 # -- the copy button ---------------------------------------------------------------------

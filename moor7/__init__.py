@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import typing
 
+from ._arguments import CollectionNotStr
 from ._client import DEFAULT_BASE_URL, AsyncClient
 from ._endpoints import USE_CLIENT_DEFAULT, CallKind, UseClientDefault
 from ._limits import Limiter, LocalLimiter, Unlimited, default_limiter
@@ -53,6 +54,8 @@ from ._models import (
     SipRegistration,
     SipRegistrations,
     SipStatus,
+    UnlistedInt,
+    UnlistedStr,
 )
 from ._redis import RedisLimiter
 from ._signing import HmacSigner, OutgoingRequest, Signer
@@ -97,6 +100,7 @@ __all__ = [
     "CallKind",
     "Client",
     "ClientClosedError",
+    "CollectionNotStr",
     "ConfigurationError",
     "ConnectError",
     "DEFAULT_BASE_URL",
@@ -144,6 +148,8 @@ __all__ = [
     "TransportError",
     "USE_CLIENT_DEFAULT",
     "Unlimited",
+    "UnlistedInt",
+    "UnlistedStr",
     "UsageError",
     "UseClientDefault",
     "WrongEventLoopError",

@@ -10,14 +10,15 @@ from __future__ import annotations
 import enum
 import math
 from calendar import monthrange
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ._models import CHINA_STANDARD_TIME
 from .exceptions import ConfigurationError
 
 __all__ = [
+    "CollectionNotStr",
     "add_months",
     "china_time",
     "choice",
@@ -32,6 +33,27 @@ __all__ = [
 ]
 
 E = TypeVar("E", bound=enum.Enum)
+T_co = TypeVar("T_co", covariant=True)
+
+
+class CollectionNotStr(Protocol[T_co]):
+    """Any collection of items but a ``str``: a list, tuple, set or ``dict`` keys.
+
+    For arguments that take several strings (``agent_numbers``, ``numbers``), so that a
+    type checker refuses a bare string, a classic slip for a list of one
+    (``agent_numbers="2000"`` is four agents "2", "0", "0", "0" to a plain
+    ``Iterable[str]``). It works because ``str.__contains__`` takes only a ``str``,
+    where a collection's takes any object (the trick of python/typing#256, as
+    openai-python's ``SequenceNotStr``). At run time the check is moor7's own: a bare
+    string raises :class:`~moor7.ConfigurationError` before anything is sent. A
+    generator is no collection: pass ``list(...)`` of it.
+    """
+
+    def __contains__(self, value: object, /) -> bool: ...
+
+    def __iter__(self) -> Iterator[T_co]: ...
+
+    def __len__(self) -> int: ...
 
 
 def seconds(name: str, value: object, *, zero_ok: bool = False) -> float:

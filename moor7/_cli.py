@@ -29,12 +29,14 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 import attrs
 
 from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._endpoints import USE_CLIENT_DEFAULT, kind_for
+from ._envelope import Envelope
 from ._gateway_cli import add_command as add_gateway_command
 from ._gateway_cli import run as run_gateway
 from ._limits import Unlimited
@@ -76,8 +78,18 @@ def _options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     option("--appkey", help="the account id (default: $MOOR7_APPKEY)")
     option("--secret-key", help="the secret key (default: $MOOR7_SECRET_KEY)")
     option("--base-url", help=f"the gateway (default: $MOOR7_BASE_URL or {DEFAULT_BASE_URL})")
-    option("--timeout", type=float, help="seconds per attempt (default: 10)")
-    option("--max-retries", type=int, help="retries after a failed attempt (default: 3)")
+    option(
+        "--timeout",
+        type=float,
+        help=f"seconds per attempt (default: $MOOR7_TIMEOUT or {DEFAULT_TIMEOUT:g})",
+    )
+    option(
+        "--max-retries",
+        type=int,
+        help=(
+            f"retries after a failed attempt (default: $MOOR7_MAX_RETRIES or {DEFAULT_MAX_RETRIES})"
+        ),
+    )
     option("--json", action="store_true", help="print JSON instead of a table")
     option("-v", "--verbose", action="store_true", help="log each attempt and retry to stderr")
 
@@ -117,7 +129,14 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     call.add_argument("path", help="the API path, e.g. /openapi/v1/call/query/agent")
-    call.add_argument("body", nargs="?", help="the JSON object to send (default: none)")
+    call.add_argument(
+        "body",
+        nargs="?",
+        help=(
+            "the JSON object to send: the text itself, @FILE to read it from a file, or - "
+            "to read it from stdin (default: none)"
+        ),
+    )
     call.add_argument(
         "--kind",
         choices=["query", "action"],
@@ -162,11 +181,11 @@ def _cell(value: Any) -> str:
 
 
 def _table(out: TextIO, title: str, headers: Sequence[str], rows: list[list[Any]]) -> None:
-    out.write(f"{title} ({len(rows)})\n")
+    out.write(f"{_fits(out, title)} ({len(rows)})\n")
     if not rows:
         out.write("  (none)\n\n")
         return
-    cells = [[_cell(value) for value in row] for row in rows]
+    cells = [[_fits(out, _cell(value)) for value in row] for row in rows]
     widths = [max(_width(h), *(_width(r[i]) for r in cells)) for i, h in enumerate(headers)]
     for row in [list(headers), *cells]:
         padded = (text + " " * (widths[i] - _width(text)) for i, text in enumerate(row))
@@ -280,30 +299,91 @@ def _to_json(value: Any) -> Any:
 # -- running ----------------------------------------------------------------------------
 
 
+# Without -v, what a person waiting at the terminal wants to know: why it waits, and
+# for how long (the records' moor7_* fields, docs/guides/logging.md), and warnings.
+_NOTICES = frozenset({"quota_wait", "quota_pause", "retry"})
+
+
+def _seconds(value: object) -> str:
+    if not isinstance(value, (int, float)):
+        return "a while"
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
+
+
 class _LogFormatter(logging.Formatter):
+    """A record in plain words: the quota's waits from their fields, the rest as logged."""
+
     def format(self, record: logging.LogRecord) -> str:
-        if record.getMessage() == "stamina.retry_scheduled":
-            extra = record.__dict__
+        event = getattr(record, "moor7_event", None)
+        account = getattr(record, "moor7_account", None)
+        wait = _seconds(getattr(record, "moor7_wait", None))
+        if event == "quota_wait":
             return (
-                f"moor7: retry {extra.get('stamina.retry_num')} in "
-                f"{extra.get('stamina.wait_for')}s after {extra.get('stamina.caused_by')}"
+                f"moor7: waiting {wait} for a free slot of account {account}'s quota "
+                "(7moor counts every call, each page and retry too)"
             )
+        if event == "quota_pause":
+            return f"moor7: the gateway answered over quota: account {account} waits {wait}"
         return super().format(record)
+
+
+class _Notices(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or getattr(record, "moor7_event", None) in _NOTICES
+
+
+class _StatusLine:
+    """One line of stderr rewritten in place while a long command runs, on a terminal
+    only (a log or a pipe gets nothing): how far the paging got."""
+
+    def __init__(self) -> None:
+        self._shown = 0
+
+    def show(self, text: str) -> None:
+        stream = sys.stderr
+        if not stream.isatty():
+            return
+        line = f"moor7: {text}"
+        # Spaces, not an ANSI erase: a Windows console without VT mode shows those raw.
+        stream.write("\r" + line + " " * max(0, self._shown - len(line)))
+        stream.flush()
+        self._shown = len(line)
+
+    def clear(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r" + " " * self._shown + "\r")
+            sys.stderr.flush()
+            self._shown = 0
+
+
+_status_line = _StatusLine()
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]  # [TextIO] fails on 3.10
+    def emit(self, record: logging.LogRecord) -> None:
+        _status_line.clear()  # a notice on a line of its own; the next page redraws it
+        super().emit(record)
 
 
 @contextmanager
 def _logging_to_stderr(*, verbose: bool) -> Iterator[None]:
-    # Without this, stamina's retry warnings would reach stderr bare
-    # ("stamina.retry_scheduled"); the command says what failed at the end instead, and
-    # --verbose shows every attempt. Restored afterwards: main() may run in-process.
-    handler = logging.StreamHandler(sys.stderr)
+    # The command's own handler: without -v, the notices above (a wait for the quota, a
+    # retry, a warning), so that a minute-long wait is never silent; with -v, every
+    # attempt too. stamina's own records stay out (moor7 logs its retries itself).
+    # Restored afterwards: main() may run in-process.
+    handler = _StderrHandler(sys.stderr)
     handler.setFormatter(_LogFormatter("moor7: %(message)s"))
+    if not verbose:
+        handler.addFilter(_Notices())
     saved = []
-    for name in ("moor7", "stamina"):
+    for name, level in (
+        ("moor7", logging.DEBUG if verbose else logging.INFO),
+        ("stamina", logging.ERROR),
+    ):
         logger = logging.getLogger(name)
         saved.append((logger, logger.level, logger.propagate))
         logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG if verbose else logging.ERROR)
+        logger.setLevel(level)
         logger.propagate = False
     try:
         yield
@@ -312,6 +392,21 @@ def _logging_to_stderr(*, verbose: bool) -> Iterator[None]:
             logger.removeHandler(handler)
             logger.setLevel(level)
             logger.propagate = propagate
+
+
+def _agent_pages(client: Client) -> list[AgentPage]:
+    # Every page is a call of the quota, and past 20 a minute each waits: on a terminal,
+    # say how far it got.
+    pages: list[AgentPage] = []
+    try:
+        for page in client.list_agent_pages():
+            pages.append(page)
+            count = sum(len(each) for each in pages)
+            unit = "page" if len(pages) == 1 else "pages"
+            _status_line.show(f"agents: {count} so far ({len(pages)} {unit})")
+    finally:
+        _status_line.clear()
+    return pages
 
 
 # The Client's settings in the CLI's words: where each came from (a flag or a variable),
@@ -405,10 +500,11 @@ def _built(sources: dict[str, str]) -> Iterator[None]:
 @contextmanager
 def _client(args: argparse.Namespace) -> Iterator[Client]:
     # --timeout 0 is refused by the Client's own rule (it must be > 0); it is not
-    # "the default", as "args.timeout or DEFAULT_TIMEOUT" once made it.
+    # "the default", as "args.timeout or DEFAULT_TIMEOUT" once made it. Without a flag,
+    # the Client reads MOOR7_TIMEOUT and MOOR7_MAX_RETRIES, as a program would.
     tuning: dict[str, Any] = {
-        "timeout": DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
-        "max_retries": DEFAULT_MAX_RETRIES if args.max_retries is None else args.max_retries,
+        "timeout": USE_CLIENT_DEFAULT if args.timeout is None else args.timeout,
+        "max_retries": args.max_retries,
     }
     sources = {"timeout": _FLAGS["timeout"], "max_retries": _FLAGS["max_retries"]}
     if not args.sandbox:
@@ -437,23 +533,56 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
 
 
 def _call_body(args: argparse.Namespace) -> Any:
+    if args.json:  # refused rather than ignored: a flag that does nothing misleads
+        msg = "moor7 call always prints JSON (the data as the gateway sent it): leave out --json"
+        raise ConfigurationError(msg)
     if args.body is None:
         return None
+    text, where = _body_text(args.body)
     try:
-        body = json.loads(args.body)
+        body = json.loads(text)
     except ValueError as exc:
-        msg = f"BODY is not JSON: {exc}"
+        msg = f"{where} is not JSON: {exc}"
         raise ConfigurationError(msg) from exc
     if not isinstance(body, dict):
-        msg = 'BODY must be a JSON object, e.g. \'{"agentNumber": "2000"}\''
+        msg = f'{where} must be a JSON object, e.g. \'{{"agentNumber": "2000"}}\''
         raise ConfigurationError(msg)
     return body
 
 
+def _body_text(argument: str) -> tuple[str, str]:
+    """BODY's text, and how to name it in a message: as given, from @FILE, or from stdin
+    (-), as curl reads -d. JSON is UTF-8 (RFC 8259): read as bytes, whatever the
+    terminal's encoding; a BOM, as Windows editors write it, is dropped."""
+    if argument == "-":
+        stdin = sys.stdin
+        raw = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
+        where = "BODY from stdin"
+    elif argument.startswith("@"):
+        path = argument[1:]
+        where = f"BODY from {path}"
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            msg = f"{where}: cannot read it: {exc.strerror or exc}"
+            raise ConfigurationError(msg) from exc
+    else:
+        return argument, "BODY"
+    try:
+        return raw.decode("utf-8-sig"), where
+    except UnicodeDecodeError as exc:
+        msg = f"{where} is not UTF-8 text: {exc}"
+        raise ConfigurationError(msg) from exc
+
+
 def _emit(out: TextIO, value: Any, request_ids: list[str | None]) -> None:
     """--json: the document on stdout, the request ids on stderr."""
-    json.dump(_to_json(value), out, ensure_ascii=False, indent=2)
-    out.write("\n")
+    document = json.dumps(_to_json(value), ensure_ascii=False, indent=2)
+    if _fits(out, document) != document:
+        # JSON's own escapes (\u5ba2), so that the document stays valid JSON where the
+        # terminal cannot show a character (a backslashreplace of 😀 would not be).
+        document = json.dumps(_to_json(value), indent=2)
+    out.write(document + "\n")
     ids = ", ".join(request_id or "-" for request_id in request_ids)
     sys.stderr.write(f"request id{'s' if len(request_ids) > 1 else ''}: {ids}\n")
 
@@ -479,16 +608,24 @@ class _Command:
 _COMMANDS = {
     "numbers": _Command(lambda c: c.get_number_pool(), _print_pool),
     "groups": _Command(lambda c: c.list_display_number_groups(), _print_groups),
-    "agents": _Command(lambda c: list(c.list_agent_pages()), _print_agents),
+    "agents": _Command(_agent_pages, _print_agents),
     "sip": _Command(lambda c: c.list_sip_numbers(), _print_sip),
     "queues": _Command(lambda c: c.list_queues(), _print_queues),
 }
 
 
+def _envelope(envelope: Envelope) -> Envelope:
+    return envelope
+
+
 def _call(client: Client, args: argparse.Namespace, body: Any, out: TextIO) -> None:
     kind = kind_for(args.path, args.kind)
     # The envelope, not only its data: the command prints the call's request id too.
-    envelope = client._run(lambda c: c._send(args.path, kind, body, USE_CLIENT_DEFAULT, None))
+    envelope = client._run(
+        lambda c: c._send(
+            args.path, kind, body, USE_CLIENT_DEFAULT, None, USE_CLIENT_DEFAULT, _envelope
+        )
+    )
     _emit(out, envelope.data, [envelope.request_id])
 
 
@@ -513,6 +650,41 @@ _OPTION_NAMES = {**_FLAGS, "sandbox": "--sandbox", "json": "--json", "verbose": 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``moor7`` command; return its exit status."""
+    with _output_that_degrades():
+        return _main(argv)
+
+
+@contextmanager
+def _output_that_degrades() -> Iterator[None]:
+    # A terminal that cannot show a character (PYTHONIOENCODING=cp1252, a Windows
+    # console, LANG=C on an old system) gets an escape (\u5ba2) instead of a
+    # UnicodeEncodeError: the command still does its work. Restored afterwards, as
+    # main() may run in-process.
+    saved = []
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            reconfigure(errors="backslashreplace")
+            saved.append(reconfigure)
+    try:
+        yield
+    finally:
+        for reconfigure in saved:
+            reconfigure(errors="strict")
+
+
+def _fits(out: TextIO, text: str) -> str:
+    """*text* as *out* will show it: escaped where its encoding cannot (so that the
+    table's columns are measured as shown)."""
+    encoding = getattr(out, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    return text
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     out = sys.stdout
     if args.command == "gateway":

@@ -39,9 +39,9 @@ import re
 import ssl
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar, overload
 
 import aiohttp
 import yarl
@@ -55,6 +55,7 @@ from ._endpoints import (
     UseClientDefault,
     kind_for,
 )
+from ._endpoints._base import check_result_type, decode
 from ._envelope import Envelope, clock_skew_seconds, parse_response
 from ._limits import Limiter, default_limiter
 from ._retries import Call, after_failure, quiet_stamina, worth_one_more_attempt
@@ -72,6 +73,7 @@ from .exceptions import (
     ConfigurationError,
     ConnectError,
     RequestTimeout,
+    _RequestError,
 )
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncClient"]
@@ -151,6 +153,37 @@ def resolve_credentials(
 
 def _check_timeout(timeout: float | None) -> float | None:
     return None if timeout is None else seconds("timeout", timeout)
+
+
+def _number_from_environment(variable: str, whole: bool) -> float | None:
+    """The number in *variable*, or ``None`` when it is unset or empty."""
+    text = os.environ.get(variable)
+    if not text:
+        return None
+    try:
+        return int(text) if whole else float(text)
+    except ValueError:
+        what = "an integer >= 0" if whole else "a number of seconds > 0"
+        msg = f"{variable} must be {what}, got {text!r}"
+        raise ConfigurationError(msg) from None
+
+
+def _default_timeout(timeout: float | UseClientDefault | None) -> float | None:
+    """*timeout*, or ``MOOR7_TIMEOUT``, or 10 seconds; checked."""
+    if not isinstance(timeout, UseClientDefault):
+        return _check_timeout(timeout)
+    value = _number_from_environment("MOOR7_TIMEOUT", whole=False)
+    return DEFAULT_TIMEOUT if value is None else seconds("MOOR7_TIMEOUT", value)
+
+
+def _default_retries(max_retries: int | None) -> int:
+    """*max_retries*, or ``MOOR7_MAX_RETRIES``, or 3; checked."""
+    if max_retries is not None:
+        return _check_retries(max_retries)
+    value = _number_from_environment("MOOR7_MAX_RETRIES", whole=True)
+    if value is None:
+        return DEFAULT_MAX_RETRIES
+    return whole_number("MOOR7_MAX_RETRIES", value, least=0)
 
 
 def _check_deadline(deadline: float | None) -> float | None:
@@ -277,7 +310,7 @@ class AsyncClient(AsyncEndpoints):
         limiter: Keeps the account within its quota. Default: the process-wide
             :func:`default_limiter` (20 calls per rolling minute per account).
         timeout: Seconds for one attempt, from sending to the last byte of the answer;
-            ``None`` for no limit.
+            ``None`` for no limit. Default: ``MOOR7_TIMEOUT``, then 10.
         deadline: Seconds for a whole call: the wait for a quota slot, every attempt
             and every backoff; ``None`` (the default) for no limit. A call that cannot
             finish in time fails at once with :class:`~moor7.DeadlineExceeded`, without
@@ -285,7 +318,8 @@ class AsyncClient(AsyncEndpoints):
             nothing.
         max_retries: How many times a failed call is tried again: a query after
             connection errors, timeouts, 5xx and over-quota answers; an action only
-            when the gateway certainly did not act (see :class:`CallKind`).
+            when the gateway certainly did not act (see :class:`CallKind`). Default:
+            ``MOOR7_MAX_RETRIES``, then 3.
         backoff_initial: Seconds before the first retry; it doubles each retry (plus
             jitter) up to ``backoff_max``. A ``Retry-After`` from the gateway wins.
         backoff_max: The longest wait between two attempts.
@@ -313,9 +347,9 @@ class AsyncClient(AsyncEndpoints):
         base_url: str | None = None,
         signer: Signer | None = None,
         limiter: Limiter | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         deadline: float | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retries: int | None = None,
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
@@ -366,9 +400,9 @@ class AsyncClient(AsyncEndpoints):
         self.base_url: str = _check_base_url(
             _resolve(base_url, "MOOR7_BASE_URL") or DEFAULT_BASE_URL
         )
-        self.timeout: float | None = _check_timeout(timeout)
+        self.timeout: float | None = _default_timeout(timeout)
         self.deadline: float | None = _check_deadline(deadline)
-        self.max_retries: int = _check_retries(max_retries)
+        self.max_retries: int = _default_retries(max_retries)
         self._backoff_initial = seconds("backoff_initial", backoff_initial, zero_ok=True)
         self._backoff_max = seconds("backoff_max", backoff_max, zero_ok=True)
         appkey, signer = resolve_credentials(appkey, secret, signer)
@@ -429,17 +463,52 @@ class AsyncClient(AsyncEndpoints):
 
     # -- any endpoint ----------------------------------------------------------------
 
+    @overload
     async def request(
         self,
         path: str,
         body: Mapping[str, Any] | None = None,
         *,
-        kind: CallKind | str | None = None,
+        result_type: type[R],
+        kind: CallKind | Literal["query", "action"] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Any:
+    ) -> R: ...
+
+    @overload
+    async def request(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        result_type: None = None,
+        kind: CallKind | Literal["query", "action"] | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+    ) -> Any: ...
+
+    async def request(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        result_type: type[R] | None = None,
+        kind: CallKind | Literal["query", "action"] | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+    ) -> R | Any:
         """Call any V7 OpenAPI endpoint, with the same signing, quota, retries and errors.
+
+        Without ``result_type``, the answer's ``data`` comes back as JSON decoded it
+        (typed ``Any``). With it, ``data`` is read into that type by moor7's own rules,
+        as every endpoint method's result is: the wire's names are the fields' in
+        camelCase (``agent_number`` reads ``agentNumber``, ``id`` reads ``_id``),
+        numbers sent as strings and empty strings are tolerated, times are read as China
+        Standard Time, unknown keys are ignored (and kept in a ``raw`` field if the
+        class has one), and a ``request_id`` field gets the call's request id.
 
         Example:
             ::
@@ -448,9 +517,24 @@ class AsyncClient(AsyncEndpoints):
                     "/openapi/v1/call/query/agent", {"page": 1, "limit": 100}
                 )
 
+                @attrs.frozen
+                class Member:
+                    agent_number: str
+                    name: str | None = None
+
+                members = await client.request(
+                    "/openapi/v1/call/query/agent", {"page": 1}, result_type=list[Member]
+                )  # list[Member] to mypy and pyright too
+
         Args:
             path: The endpoint's path, starting with ``/``.
             body: The JSON object to send; ``None`` sends an empty body.
+            result_type: What to read ``data`` into: an attrs class (with fields of
+                ``str``, ``int``, ``float``, ``bool``, ``datetime``, enums as
+                ``E | UnlistedInt | None``, and other such classes or lists of them), a
+                :class:`~moor7.ResultList` subclass, a ``list[...]`` of a class, or
+                one of moor7's own results (:class:`~moor7.AgentPage`). Checked before
+                anything is sent.
             kind: ``"query"`` or ``"action"`` (:class:`CallKind`), which decides what
                 is retried. Default: the kind moor7 declares for a path it knows, else
                 ``"action"``: a path moor7 does not know might change state at 7moor,
@@ -462,15 +546,29 @@ class AsyncClient(AsyncEndpoints):
                 for no limit.
 
         Returns:
-            The envelope's ``data``, decoded from JSON as it came.
+            The envelope's ``data``: as JSON decoded it, or read into ``result_type``.
 
         Raises:
+            moor7.ConfigurationError: A bad argument, ``result_type`` included; nothing
+                was sent.
+            moor7.ResponseShapeError: ``data`` does not fit ``result_type``.
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
-        envelope = await self._send(
-            path, kind_for(path, kind), body, timeout, max_retries, deadline
+        if result_type is None:
+            return await self._send(
+                path, kind_for(path, kind), body, timeout, max_retries, deadline, _data
+            )
+        check_result_type(result_type)
+        wanted = result_type
+        return await self._send(
+            path,
+            kind_for(path, kind),
+            body,
+            timeout,
+            max_retries,
+            deadline,
+            lambda envelope: decode(envelope, wanted),
         )
-        return envelope.data
 
     # -- the pipeline ----------------------------------------------------------------
 
@@ -483,10 +581,9 @@ class AsyncClient(AsyncEndpoints):
         max_retries: int | None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> R:
-        envelope = await self._send(
-            endpoint.path, endpoint.kind, body, timeout, max_retries, deadline
+        return await self._send(
+            endpoint.path, endpoint.kind, body, timeout, max_retries, deadline, endpoint.decode
         )
-        return endpoint.decode(envelope)
 
     async def _send(
         self,
@@ -495,8 +592,14 @@ class AsyncClient(AsyncEndpoints):
         body: Mapping[str, Any] | None,
         timeout: float | UseClientDefault | None,
         max_retries: int | None,
-        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Envelope:
+        deadline: float | UseClientDefault | None,
+        decode: Callable[[Envelope], R],
+    ) -> R:
+        """Send one call through the pipeline and *decode* its envelope.
+
+        Decoding is part of the call: an answer that does not fit says how many
+        attempts it took, as every error of the pipeline does (``attempts``).
+        """
         path = _check_path(path)
         payload = _encode_body(body)
         attempt_timeout = (
@@ -517,13 +620,17 @@ class AsyncClient(AsyncEndpoints):
             expires=None if budget is None else time.monotonic() + budget,
             backoff_initial=self._backoff_initial,
             backoff_max=self._backoff_max,
+            account=self.appkey,
         )
         request = OutgoingRequest("POST", self.base_url + path, path, payload)
         task = asyncio.current_task()
         if task is not None:
             self._calls.add(task)
         try:
-            return await self._send_handling_auth(request, call)
+            return decode(await self._send_handling_auth(request, call))
+        except _RequestError as exc:
+            exc.attempts = call.attempts
+            raise
         except asyncio.CancelledError:
             if task is None or task not in self._cancelled_by_close:
                 raise
@@ -544,10 +651,16 @@ class AsyncClient(AsyncEndpoints):
         try:
             return await self._send_handling_retries(request, call)
         except AuthenticationError as exc:
-            if not worth_one_more_attempt(exc):
+            if not worth_one_more_attempt(exc) or self._closed:
                 raise
-        attempt = OutgoingRequest(request.method, request.url, request.path, request.body, 2)
-        return await self._send_handling_retries(attempt, call.with_no_retries())
+            last = OutgoingRequest(
+                request.method, request.url, request.path, request.body, call.attempts
+            )
+            call.one_more_attempt(exc, last)
+        attempt = OutgoingRequest(
+            request.method, request.url, request.path, request.body, call.attempts + 1
+        )
+        return await self._send_handling_retries(attempt, call)
 
     async def _send_handling_retries(self, request: OutgoingRequest, call: Call) -> Envelope:
         # The first attempt runs outside stamina: setting up its retry loop (tenacity's
@@ -622,21 +735,22 @@ class AsyncClient(AsyncEndpoints):
                 # paused), aclose() lets the call finish or fail on its own: a close
                 # must never turn an answered action into "closed while waiting".
                 self._in_flight.add(task)
+            call.attempts += 1
             try:
                 response = await self.transport.send(
                     request, {**self._base_headers, **headers}, timeout
                 )
             except ConnectError as exc:
-                self._log(request, started, type(exc).__name__)
+                self._log(request, started, None, None, exc)
                 raise  # nothing was sent: call.sent stays as it was
             except RequestTimeout as exc:
                 call.sent = True
-                self._log(request, started, type(exc).__name__)
+                self._log(request, started, None, None, exc)
                 call.raise_if_past_deadline(exc, request)
                 raise
             except Exception as exc:
                 call.sent = True
-                self._log(request, started, type(exc).__name__)
+                self._log(request, started, None, None, exc)
                 raise
             call.sent = True
         try:
@@ -715,18 +829,37 @@ class AsyncClient(AsyncEndpoints):
         self,
         request: OutgoingRequest,
         started: float,
-        outcome: int | str,
+        status: int | None,
         request_id: str | None = None,
         error: Exception | None = None,
     ) -> None:
         if not log.isEnabledFor(logging.DEBUG):
             return
+        elapsed = time.monotonic() - started
+        error_name = None if error is None else type(error).__name__
+        # No answer: the outcome is the failure's name ("-> RequestTimeout").
+        outcome = error_name if status is None else status
         log.debug(
             "POST %s -> %s request_id=%s attempt=%d elapsed=%.3fs%s",
             request.path,
             outcome,
             request_id,
             request.attempt,
-            time.monotonic() - started,
-            f" error={type(error).__name__}" if error is not None else "",
+            elapsed,
+            f" error={error_name}" if status is not None and error is not None else "",
+            # The flat moor7_* extras of the log contract (docs/guides/logging.md).
+            extra={
+                "moor7_event": "request",
+                "moor7_path": request.path,
+                "moor7_attempt": request.attempt,
+                "moor7_status": status,
+                "moor7_elapsed": elapsed,
+                "moor7_request_id": request_id,
+                "moor7_account": self.appkey,
+                "moor7_error": error_name,
+            },
         )
+
+
+def _data(envelope: Envelope) -> Any:
+    return envelope.data

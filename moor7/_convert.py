@@ -38,6 +38,7 @@ if typing.TYPE_CHECKING:
 __all__ = [
     "MissingRuleError",
     "Rule",
+    "check_type",
     "describe_error",
     "make_converter",
     "structure",
@@ -309,8 +310,8 @@ def _check_leaf(cls: type, name: str, type_: Any) -> None:
     if issubclass(type_, ResultList) or typing.get_origin(type_) is not None:
         return
     hint = (
-        f" (declare it {type_.__name__} | str | None or {type_.__name__} | int | None, "
-        "so that a value the docs do not list is kept)"
+        f" (declare it {type_.__name__} | UnlistedStr | None or {type_.__name__} | "
+        "UnlistedInt | None, so that a value the docs do not list is kept)"
         if issubclass(type_, enum.Enum)
         else ""
     )
@@ -440,10 +441,17 @@ def _optional_of(type_: Any) -> Any:
 
 
 def _enum_union(type_: Any) -> tuple[type[enum.Enum], type] | None:
-    """(E, int or str) for ``E | int | None`` and ``E | str | None``, else ``None``."""
+    """(E, int or str) for ``E | int | None`` and ``E | str | None``, else ``None``.
+
+    The plain type may be a ``NewType`` of it (the models' ``UnlistedInt``).
+    """
     if typing.get_origin(type_) not in (typing.Union, types.UnionType):
         return None
-    args = [arg for arg in typing.get_args(type_) if arg is not type(None)]
+    args = [
+        getattr(arg, "__supertype__", arg)
+        for arg in typing.get_args(type_)
+        if arg is not type(None)
+    ]
     enums = [arg for arg in args if isinstance(arg, type) and issubclass(arg, enum.Enum)]
     plain = [arg for arg in args if arg in (int, str)]
     if len(enums) == 1 and len(plain) == 1 and len(args) == 2:
@@ -605,6 +613,12 @@ def _fast_function(type_: Any) -> Callable[[Any], Any]:
         function = _fast_path.function(type_)
     _fast[type_] = function
     return function
+
+
+def check_type(type_: Any) -> None:
+    """Raise now, before any data, if the converter has no rule for *type_*
+    (:class:`MissingRuleError`, or the error of an annotation that does not resolve)."""
+    _hook(_shared_converter(), type_)
 
 
 def structure(data: Any, type_: Any) -> Any:

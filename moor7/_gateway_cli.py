@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         ConfigurationError: A flag's value is wrong (the caller prints it, exit 2).
     """
     # Imported here: aiohttp.web is only needed by this command (and the sandbox).
+    from ._gateway._server import client_host
     from ._gateway._standalone import FaultPlan, StandaloneGateway, load_data, parse_quota, serve
     from ._samples import DEMO_APPKEY, DEMO_SECRET_KEY
 
@@ -132,6 +134,15 @@ def run(args: argparse.Namespace) -> int:
             f"moor7 gateway: the fake 7moor gateway on {gateway.url}, demo account "
             f"{DEMO_APPKEY}, {limit}{planned}. Ctrl-C or SIGTERM stops it.\n"
         )
+        if client_host(args.host) != args.host:
+            # MOOR7_BASE_URL is this machine's loopback; say how others reach it.
+            port = gateway.url.rpartition(":")[2]
+            sys.stderr.write(
+                f"moor7 gateway: listening on every interface ({args.host}); from "
+                f"another machine or container use its name or address, e.g. "
+                f"http://{socket.gethostname()}:{port} (in docker-compose, the service's "
+                "name)\n"
+            )
         sys.stderr.flush()
 
     try:

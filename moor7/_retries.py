@@ -26,6 +26,11 @@ A failed attempt of a call can lead to three things, decided here and nowhere el
 Every attempt, retries included, is signed afresh and takes a slot of the quota. A
 call's ``deadline`` bounds all of it (:class:`Call`): a retry whose wait would end past
 the deadline is not waited for, and an attempt never runs past it.
+
+A retry is logged (INFO, ``moor7_event="retry"``) once it is certain to be made: within
+the call's budget as stamina will count it (its test mode and on/off switch included),
+and before the deadline. The error that ends a call says how many attempts were sent
+(``attempts``).
 """
 
 from __future__ import annotations
@@ -97,6 +102,7 @@ async def after_failure(
                 "signing with the gateway's time from now on: fix the clock (NTP)",
                 abs(exc.clock_skew),
                 where,
+                extra={"moor7_event": "clock_skew", "moor7_account": account},
             )
 
 
@@ -136,6 +142,29 @@ def retry_wait(kind: CallKind, exc: Exception) -> bool | float:
     return isinstance(exc, (TransportError, ServerError))
 
 
+def stamina_attempts(attempts: int) -> int:
+    """How many of *attempts* stamina's retry loop will make, by its switches.
+
+    An application's tests may turn stamina off (``stamina.set_active(False)``: one
+    attempt) or put it in test mode (``stamina.set_testing(True, attempts=N)``: N
+    attempts, or at most N with ``cap=True``, and no waits); moor7's retries follow
+    them, and its log must say what stamina will do.
+    """
+    import stamina
+
+    if not stamina.is_active():
+        return 1
+    if not stamina.is_testing():
+        return attempts
+    # stamina offers no public getter for its test mode's attempts; its own rule is
+    # _Testing.get_attempts(). tests/test_client.py pins this against stamina itself.
+    from stamina import _config
+
+    testing = getattr(getattr(_config, "CONFIG", None), "testing", None)
+    get_attempts = getattr(testing, "get_attempts", None)
+    return attempts if get_attempts is None else int(get_attempts(attempts))
+
+
 def backoff(failures: int, initial: float, maximum: float) -> float:
     """Seconds before retry number *failures*: doubling from *initial*, plus a jitter
     of up to *initial* (so clients do not retry in step), at most *maximum*. The same
@@ -154,7 +183,10 @@ class Call:
         retries: The most retries.
         expires: When the deadline passes, in ``time.monotonic()`` seconds (``None``:
             never).
+        account: The appkey, for the log records.
         sent: Whether an attempt was sent.
+        attempts: How many attempts were handed to the transport, every stage counted
+            (the retries and the one attempt more after an authentication rejection).
     """
 
     closed: Callable[[], bool]
@@ -164,16 +196,36 @@ class Call:
     expires: float | None
     backoff_initial: float
     backoff_max: float
+    account: str = ""
     sent: bool = False
+    attempts: int = 0
     failures: int = 0
     # A retry was declined because it would start after the deadline.
     too_late: bool = False
     # The answer for the first attempt's failure, which stamina is handed once more.
     _handed: bool | float | None = None
+    # The retries stamina will make of this stage's budget (see stamina_attempts).
+    _allowed: int | None = None
 
-    def with_no_retries(self) -> Call:
-        """The same call, for one attempt more (after an authentication rejection)."""
-        return attrs.evolve(self, retries=0, failures=0, too_late=False, handed=None)
+    def one_more_attempt(self, exc: Exception, request: OutgoingRequest) -> None:
+        """Make this call ready for one attempt more, outside the retry budget (after
+        an authentication rejection), and log it."""
+        self.retries = 0
+        self.failures = 0
+        self.too_late = False
+        self._handed = None
+        self._allowed = None
+        _log_retry(
+            exc,
+            request.path,
+            request.attempt,
+            self.account,
+            0.0,
+            "POST %s was rejected (%s) on attempt %d; one attempt more with a fresh signature",
+            request.path,
+            type(exc).__name__,
+            request.attempt,
+        )
 
     def first_wait(self, exc: Exception, request: OutgoingRequest) -> bool | float:
         """:meth:`next_wait` for the first attempt, which runs before stamina: stamina
@@ -189,6 +241,10 @@ class Call:
         if self.closed():
             return False  # closed meanwhile: no backoff, no further attempt
         self.failures += 1
+        if self._allowed is None:
+            self._allowed = stamina_attempts(self.retries + 1) - 1
+        if self.failures > self._allowed:
+            return False  # the budget is spent: stamina raises this failure, no retry
         wait: bool | float = retry_wait(self.kind, exc)
         if wait is not False:
             seconds = (
@@ -196,17 +252,28 @@ class Call:
                 if wait is True
                 else float(wait)
             )
-            if self.expires is not None and time.monotonic() + seconds >= self.expires:
+            wait = max(seconds, _AT_ONCE)
+            # stamina's test mode waits for nothing, whatever the hook says.
+            waits = 0.0 if _stamina_testing() else wait
+            if self.expires is not None and time.monotonic() + waits >= self.expires:
                 wait = False  # the retry would start too late; raise_if_past_deadline says so
                 self.too_late = True
             else:
-                wait = max(seconds, _AT_ONCE)
-                log.info(
-                    "POST %s failed (%s); retry %d in %.2fs",
+                # *request* is the stage's first attempt; this failure is its nth.
+                failed = request.attempt + self.failures - 1
+                _log_retry(
+                    exc,
+                    request.path,
+                    failed,
+                    self.account,
+                    waits,
+                    "POST %s failed (%s) on attempt %d; retry %d of %d in %.2fs",
                     request.path,
                     type(exc).__name__,
+                    failed,
                     self.failures,
-                    wait,
+                    self._allowed,
+                    waits,
                 )
         return wait
 
@@ -237,6 +304,39 @@ class Call:
         return DeadlineExceeded(
             f"the call's deadline cannot be met: {why}", path=request.path, sent=self.sent
         )
+
+
+def _stamina_testing() -> bool:
+    import stamina
+
+    return stamina.is_testing()
+
+
+def _log_retry(
+    exc: Exception,
+    path: str,
+    attempt: int,
+    account: str,
+    wait: float,
+    message: str,
+    *args: object,
+) -> None:
+    # The flat moor7_* extras of the log contract (docs/guides/logging.md), for JSON
+    # loggers; the message says the same in words.
+    log.info(
+        message,
+        *args,
+        extra={
+            "moor7_event": "retry",
+            "moor7_path": path,
+            "moor7_attempt": attempt,
+            "moor7_status": getattr(exc, "status", None),
+            "moor7_request_id": getattr(exc, "request_id", None),
+            "moor7_error": type(exc).__name__,
+            "moor7_account": account,
+            "moor7_wait": wait,
+        },
+    )
 
 
 # Set while moor7 runs its retry loop: stamina's own log records are then dropped, since

@@ -30,7 +30,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from types import TracebackType
 from typing import Any, TypeVar
 
-from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, resolve_credentials
+from ._client import AsyncClient, resolve_credentials
+from ._endpoints import USE_CLIENT_DEFAULT, UseClientDefault
 from ._limits import Limiter
 from ._signing import HmacSigner, Secret, Signer
 from ._sync_methods import SyncEndpoints
@@ -204,12 +205,13 @@ class Client(SyncEndpoints):
         signer: Signs each attempt. Default: :class:`HmacSigner`.
         limiter: Keeps the account within its quota. Default: the process-wide
             :func:`default_limiter`.
-        timeout: Seconds for one attempt; ``None`` for no limit.
+        timeout: Seconds for one attempt; ``None`` for no limit. Default:
+            ``MOOR7_TIMEOUT``, then 10.
         deadline: Seconds for a whole call (quota wait, attempts, backoffs); ``None``
             for no limit. A call that cannot finish in time raises
             :class:`~moor7.DeadlineExceeded` at once.
         max_retries: How many times a failed call is tried again (an action only when
-            the gateway certainly did not act).
+            the gateway certainly did not act). Default: ``MOOR7_MAX_RETRIES``, then 3.
         backoff_initial: Seconds before the first retry.
         backoff_max: The longest wait between two attempts.
         max_response_size: The largest answer read, in bytes after decompression.
@@ -235,9 +237,9 @@ class Client(SyncEndpoints):
         base_url: str | None = None,
         signer: Signer | None = None,
         limiter: Limiter | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         deadline: float | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retries: int | None = None,
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
@@ -268,6 +270,10 @@ class Client(SyncEndpoints):
         self._async_client = AsyncClient(
             appkey, signer=resolve_credentials(appkey, secret, signer)[1], **self._settings
         )
+        # As read now: a client made again after a fork keeps them, whatever the
+        # environment says by then.
+        self._settings["timeout"] = self._async_client.timeout
+        self._settings["max_retries"] = self._async_client.max_retries
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._closed = False

@@ -7,7 +7,7 @@ docstrings; ``tests/test_sync.py`` checks that it is up to date.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._endpoints import USE_CLIENT_DEFAULT
 from ._models import OnlineStatus, ReportDimension
@@ -15,6 +15,7 @@ from ._models import OnlineStatus, ReportDimension
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from datetime import datetime
+    from typing import Literal
 
     from moor7 import (
         ActionResult,
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
         AnswerRates,
         AsyncClient,
         CallKind,
+        CollectionNotStr,
         ImSessionReport,
         ListenResult,
         LoginType,
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["SyncEndpoints"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class SyncEndpoints:
@@ -110,7 +113,7 @@ class SyncEndpoints:
     def list_sip_numbers(
         self,
         number: str | None = None,
-        register_statuses: Iterable[RegisterStatus | int] | None = None,
+        register_statuses: Iterable[RegisterStatus | Literal[0, 1]] | None = None,
         *,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
@@ -302,8 +305,8 @@ class SyncEndpoints:
         self,
         agent_number: str,
         *,
-        login_type: LoginType | str,
-        status: OnlineStatus | str = OnlineStatus.IDLE,
+        login_type: LoginType | Literal["PSTN", "WEBRTC", "SIP"],
+        status: OnlineStatus | Literal["0", "1"] = OnlineStatus.IDLE,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
@@ -405,8 +408,8 @@ class SyncEndpoints:
         name: str,
         creator: str,
         description: str | None = None,
-        agent_numbers: Iterable[str] = (),
-        queue_numbers: Iterable[str] = (),
+        agent_numbers: CollectionNotStr[str] = (),
+        queue_numbers: CollectionNotStr[str] = (),
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
@@ -503,7 +506,7 @@ class SyncEndpoints:
     def get_display_number_answer_report(
         self,
         *,
-        numbers: Iterable[str],
+        numbers: CollectionNotStr[str],
         start: datetime,
         end: datetime,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
@@ -559,8 +562,9 @@ class SyncEndpoints:
         *,
         start: datetime,
         end: datetime,
-        dimension: ReportDimension | str = ReportDimension.HOUR,
-        access_ids: Iterable[str] | None = None,
+        dimension: ReportDimension
+        | Literal["half_hour", "hour", "day", "month", "year"] = ReportDimension.HOUR,
+        access_ids: CollectionNotStr[str] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
@@ -610,17 +614,50 @@ class SyncEndpoints:
             )
         )
 
+    @overload
     def request(
         self,
         path: str,
         body: Mapping[str, Any] | None = None,
         *,
-        kind: CallKind | str | None = None,
+        result_type: type[R],
+        kind: CallKind | Literal["query", "action"] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Any:
+    ) -> R: ...
+    @overload
+    def request(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        result_type: None = None,
+        kind: CallKind | Literal["query", "action"] | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+    ) -> Any: ...
+    def request(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        result_type: type[R] | None = None,
+        kind: CallKind | Literal["query", "action"] | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | None = None,
+        deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+    ) -> R | Any:
         """Call any V7 OpenAPI endpoint, with the same signing, quota, retries and errors.
+
+        Without ``result_type``, the answer's ``data`` comes back as JSON decoded it
+        (typed ``Any``). With it, ``data`` is read into that type by moor7's own rules,
+        as every endpoint method's result is: the wire's names are the fields' in
+        camelCase (``agent_number`` reads ``agentNumber``, ``id`` reads ``_id``),
+        numbers sent as strings and empty strings are tolerated, times are read as China
+        Standard Time, unknown keys are ignored (and kept in a ``raw`` field if the
+        class has one), and a ``request_id`` field gets the call's request id.
 
         Example:
             ::
@@ -629,9 +666,24 @@ class SyncEndpoints:
                     "/openapi/v1/call/query/agent", {"page": 1, "limit": 100}
                 )
 
+                @attrs.frozen
+                class Member:
+                    agent_number: str
+                    name: str | None = None
+
+                members = client.request(
+                    "/openapi/v1/call/query/agent", {"page": 1}, result_type=list[Member]
+                )  # list[Member] to mypy and pyright too
+
         Args:
             path: The endpoint's path, starting with ``/``.
             body: The JSON object to send; ``None`` sends an empty body.
+            result_type: What to read ``data`` into: an attrs class (with fields of
+                ``str``, ``int``, ``float``, ``bool``, ``datetime``, enums as
+                ``E | UnlistedInt | None``, and other such classes or lists of them), a
+                :class:`~moor7.ResultList` subclass, a ``list[...]`` of a class, or
+                one of moor7's own results (:class:`~moor7.AgentPage`). Checked before
+                anything is sent.
             kind: ``"query"`` or ``"action"`` (:class:`CallKind`), which decides what
                 is retried. Default: the kind moor7 declares for a path it knows, else
                 ``"action"``: a path moor7 does not know might change state at 7moor,
@@ -643,13 +695,22 @@ class SyncEndpoints:
                 for no limit.
 
         Returns:
-            The envelope's ``data``, decoded from JSON as it came.
+            The envelope's ``data``: as JSON decoded it, or read into ``result_type``.
 
         Raises:
+            moor7.ConfigurationError: A bad argument, ``result_type`` included; nothing
+                was sent.
+            moor7.ResponseShapeError: ``data`` does not fit ``result_type``.
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
         return self._run(
             lambda c: c.request(
-                path, body, kind=kind, timeout=timeout, max_retries=max_retries, deadline=deadline
+                path,
+                body,
+                result_type=result_type,
+                kind=kind,
+                timeout=timeout,
+                max_retries=max_retries,
+                deadline=deadline,
             )
         )

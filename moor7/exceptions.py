@@ -23,9 +23,10 @@ The hierarchy::
 
 Every exception raised while a request is in flight carries the request ``path``, and,
 once the gateway answered, the HTTP ``status`` and the ``request_id`` that 7moor support
-asks for. The underlying aiohttp/json/cattrs exception, if any, is kept as
-``__cause__``. No exception's ``str()`` or ``repr()`` contains the secret key, a
-signature or a response body.
+asks for; raised by a call, it says how many ``attempts`` were sent, retries included.
+The underlying aiohttp/json/cattrs exception, if any, is kept as ``__cause__``. No
+exception's ``str()`` or ``repr()`` contains the secret key, a signature or a response
+body.
 
 What is retried depends on the call's kind (:class:`~moor7.CallKind`): a query after
 transport errors, server errors and rate-limit errors; an action, which changes state at
@@ -98,7 +99,13 @@ class LimiterUnavailableError(Moor7Error):
 
 
 class _RequestError(Moor7Error):
-    """Shared by the errors raised for a request in flight: keeps their context."""
+    """Shared by the errors raised for a request in flight: keeps their context.
+
+    Attributes:
+        attempts: How many attempts of the call were sent before it failed, retries
+            included (``0``: none was, e.g. the deadline could not be met); set by the
+            client as the error leaves the call, ``None`` until then.
+    """
 
     def __init__(
         self,
@@ -113,12 +120,14 @@ class _RequestError(Moor7Error):
         self.path = path
         self.status = status
         self.request_id = request_id
+        self.attempts: int | None = None
 
     def _context(self) -> dict[str, Any]:
         return {"path": self.path, "status": self.status, "request_id": self.request_id}
 
     def __str__(self) -> str:
-        parts = [f"{k}={v!r}" for k, v in self._context().items() if v is not None]
+        context = {**self._context(), "attempts": self.attempts}
+        parts = [f"{k}={v!r}" for k, v in context.items() if v is not None]
         return f"{self.message} ({', '.join(parts)})" if parts else self.message
 
     def __repr__(self) -> str:
@@ -126,8 +135,10 @@ class _RequestError(Moor7Error):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only arguments do not survive pickling by default, and Celery and
-        # multiprocessing pickle exceptions across processes.
-        return (_rebuild, (type(self), self.message, self._init_kwargs()))
+        # multiprocessing pickle exceptions across processes. The attempts are set
+        # after construction: they travel as state.
+        state = {"attempts": self.attempts}
+        return (_rebuild, (type(self), self.message, self._init_kwargs()), state)
 
     def _init_kwargs(self) -> dict[str, Any]:
         return self._context()

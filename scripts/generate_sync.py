@@ -12,6 +12,7 @@ cannot drift; ``tests/test_sync.py`` fails when the file is out of date.
 from __future__ import annotations
 
 import argparse
+import ast
 import enum
 import inspect
 import re
@@ -34,7 +35,7 @@ docstrings; ``tests/test_sync.py`` checks that it is up to date.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 {runtime_imports}
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["SyncEndpoints"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class SyncEndpoints:
@@ -88,6 +90,42 @@ def _sync_doc(doc: str) -> str:
     return doc.replace("An async iterator", "An iterator")
 
 
+def _overload_nodes(function: Callable[..., Any]) -> list[ast.AsyncFunctionDef]:
+    """The ``@overload`` definitions of *function* in its source (``typing.get_overloads``
+    is Python 3.11+, and the check runs on 3.10 too)."""
+    source_file = inspect.getsourcefile(function)
+    assert source_file is not None
+    tree = ast.parse(Path(source_file).read_text(encoding="utf-8"))
+    owner, name = function.__qualname__.split(".")
+    (cls,) = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == owner]
+    return [
+        node
+        for node in cls.body
+        if isinstance(node, ast.AsyncFunctionDef)
+        and node.name == name
+        and any(isinstance(d, ast.Name) and d.id == "overload" for d in node.decorator_list)
+    ]
+
+
+def overloads(function: Callable[..., Any]) -> list[str]:
+    """The ``@overload`` signatures of *function*, as its sync twin's."""
+    rendered = []
+    for node in _overload_nodes(function):
+        assert node.returns is not None
+        signature = f"{node.name}({ast.unparse(node.args)}) -> {ast.unparse(node.returns)}"
+        rendered.append(f"@overload\ndef {signature}: ...")
+    return rendered
+
+
+def _overload_annotations(function: Callable[..., Any]) -> list[str]:
+    annotations = []
+    for node in _overload_nodes(function):
+        arguments = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+        annotations += [ast.unparse(a.annotation) for a in arguments if a.annotation]
+        annotations += [ast.unparse(node.returns)] if node.returns else []
+    return annotations
+
+
 def render_method(name: str, function: Callable[..., Any]) -> str:
     signature = inspect.signature(function)
     params: list[str] = []
@@ -117,6 +155,7 @@ def render_method(name: str, function: Callable[..., Any]) -> str:
     arguments = ", ".join(call)
     body = f"return {forward}(lambda c: c.{name}({arguments}))"
     lines = [
+        *overloads(function),
         f"def {name}(",
         *(f"    {param}," for param in params),
         f") -> {returns}:",
@@ -127,13 +166,20 @@ def render_method(name: str, function: Callable[..., Any]) -> str:
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_BUILTINS = {"str", "int", "float", "bool", "None", "Any", "self"}
+# The values of a Literal["query", "action"] are no names to import.
+_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
+_BUILTINS = {"str", "int", "float", "bool", "None", "Any", "self", "type", "R"}
 _FROM = {
     "Iterable": "collections.abc",
     "Mapping": "collections.abc",
     "Sequence": "collections.abc",
     "datetime": "datetime",
+    "Literal": "typing",
 }
+
+
+def _names(annotation: object) -> list[str]:
+    return _NAME.findall(_STRING.sub("", str(annotation)))
 
 
 def render() -> str:
@@ -144,10 +190,12 @@ def render() -> str:
         for parameter in inspect.signature(function).parameters.values():
             if parameter.name == "self":
                 continue
-            annotation_names.update(_NAME.findall(str(parameter.annotation)))
+            annotation_names.update(_names(parameter.annotation))
             if parameter.default is not inspect.Parameter.empty:
                 runtime_names.update(_NAME.findall(_default(parameter.default)))
-        annotation_names.update(_NAME.findall(str(inspect.signature(function).return_annotation)))
+        annotation_names.update(_names(inspect.signature(function).return_annotation))
+        for annotation in _overload_annotations(function):
+            annotation_names.update(_names(annotation))
     runtime_names -= _BUILTINS
     runtime_names -= {"AsyncIterator", "Iterator"}
     enum_members = {name for name in runtime_names if name.isupper()}

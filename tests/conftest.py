@@ -13,7 +13,13 @@ from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway, redis_serve
 @pytest.fixture(autouse=True)
 def _no_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # A developer's own MOOR7_* variables must not change what the tests see.
-    for name in ("MOOR7_APPKEY", "MOOR7_SECRET_KEY", "MOOR7_BASE_URL"):
+    for name in (
+        "MOOR7_APPKEY",
+        "MOOR7_SECRET_KEY",
+        "MOOR7_BASE_URL",
+        "MOOR7_TIMEOUT",
+        "MOOR7_MAX_RETRIES",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

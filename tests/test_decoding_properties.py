@@ -229,6 +229,8 @@ for _model in (moor7.NumberGroup, moor7.PhoneNumber, moor7.SipNumber, moor7.Numb
 
 def conforms(value: Any, type_: Any) -> bool:
     """Whether *value* is what the annotation *type_* says (models checked field by field)."""
+    # A NewType (the models' UnlistedInt) is its supertype at run time.
+    type_ = getattr(type_, "__supertype__", type_)
     origin = typing.get_origin(type_)
     if type_ is Any:
         return True

@@ -251,6 +251,34 @@ class TestArgumentsAreCheckedBeforeSending:
                 {"start": datetime(2020, 1, 1), "end": datetime(2020, 2, 1), "dimension": "week"},
                 "dimension",
             ),
+            # What the types refuse (tests/typing/misuse.py), refused at run time too.
+            ("agent_online", {"agent_number": "2000", "login_type": "PTSN"}, "login_type"),
+            (
+                "agent_online",
+                {"agent_number": "2000", "login_type": moor7.OnlineStatus.IDLE},
+                "login_type",
+            ),
+            (
+                "get_im_session_report",
+                {"start": datetime(2020, 1, 1), "end": datetime(2020, 2, 1), "dimension": "hours"},
+                "dimension",
+            ),
+            (
+                "get_im_session_report",
+                {"start": datetime(2020, 1, 1), "end": datetime(2020, 2, 1), "access_ids": "ab"},
+                "access_ids",
+            ),
+            (
+                "create_dialout_task",
+                {"name": "t", "creator": "2001", "queue_numbers": "q1"},
+                "queue_numbers",
+            ),
+            (
+                "get_display_number_answer_report",
+                {"numbers": "9813", "start": datetime(2020, 1, 1), "end": datetime(2020, 1, 2)},
+                "numbers",
+            ),
+            ("request", {"path": "/openapi/v1/x", "kind": "querry"}, "kind"),
         ],
     )
     async def test_a_bad_argument_names_itself_and_sends_nothing(

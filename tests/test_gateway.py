@@ -20,6 +20,7 @@ import aiohttp
 import attrs
 import pytest
 
+import moor7
 from moor7._signing import HmacSigner
 from moor7.testing import (
     DEMO_APPKEY,
@@ -861,3 +862,68 @@ class TestLifecycle:
         assert not client.is_alive()
         assert len(errors) == 1  # the connection was closed without an answer
         assert _gateway_threads() == []
+
+
+class TestDataOfTheWrongShape:
+    """Every data argument is checked at start-up against the model the client reads it
+    into: a wrong shape fails there, naming the argument, not as a ResponseShapeError at
+    every call (or an AttributeError from the gateway's thread)."""
+
+    @pytest.mark.parametrize(
+        ("data", "error", "message"),
+        [
+            ({"groups": 5}, TypeError, "groups must be a sequence of mappings"),
+            ({"groups": [{"name": "no id"}]}, ValueError, "groups does not fit"),
+            ({"number_pool": []}, TypeError, "number_pool must be a mapping"),
+            ({"number_pool": {}}, ValueError, "number_pool does not fit"),
+            ({"number_pool": {"sipNumberList": "x"}}, ValueError, "$.sip_numbers"),
+            ({"answer_rates": {"9813": 5}}, TypeError, "answer_rates['9813'] must be a mapping"),
+            ({"answer_rates": [1]}, TypeError, "answer_rates must be a mapping"),
+            ({"sip_numbers": [{"number": "1", "registerStatus": "on"}]}, ValueError, "sip_numbers"),
+            ({"agents": [{"_id": "1"}]}, ValueError, "$[0].agent_number"),
+            ({"queues": [{"_id": "q", "members": "all"}]}, ValueError, "queues does not fit"),
+            ({"im_session_report": []}, TypeError, "im_session_report must be a mapping"),
+            ({"im_session_report": {"header": [5]}}, ValueError, "im_session_report"),
+        ],
+    )
+    def test_refused_at_start_up_naming_the_argument(
+        self, data: dict[str, Any], error: type[Exception], message: str
+    ) -> None:
+        with pytest.raises(error) as caught:
+            FakeGateway(**data)
+        assert message in str(caught.value)
+        assert type(caught.value) is error
+
+    @pytest.mark.parametrize(
+        ("attribute", "value", "message"),
+        [
+            ("number_pool", [], "number_pool must be a mapping"),
+            ("number_pool", {"displayNumberList": [{"_id": "1"}]}, "$.display_numbers[0].number"),
+            ("groups", 5, "groups must be a sequence of mappings"),
+            ("groups", [{"name": "x"}], "$[0].id"),
+        ],
+    )
+    async def test_assigning_data_is_checked_too(
+        self, gw: FakeGateway, attribute: str, value: Any, message: str
+    ) -> None:
+        before = getattr(gw, attribute)
+        with pytest.raises((TypeError, ValueError)) as caught:
+            setattr(gw, attribute, value)
+        assert message in str(caught.value)
+        assert getattr(gw, attribute) == before  # what is served is unchanged
+
+    def test_the_samples_and_the_shapes_the_docs_give_are_accepted(self) -> None:
+        empty = {"displayNumberList": [], "serviceNumberList": [], "sipNumberList": []}
+        with FakeGateway(number_pool=empty, groups=[], agents=[], queues=[], sip_numbers=[]):
+            pass
+        with FakeGateway(number_pool={"sipNumberList": []}, answer_rates={}):
+            pass
+
+    async def test_a_wrong_shape_on_purpose_through_set_response(self, gw: FakeGateway) -> None:
+        """The way to test a client against data that does not fit."""
+        gw.set_response("/openapi/v1/call/query/number", {"displayNumberList": "nope"})
+        async with moor7.AsyncClient(
+            DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gw.url, limiter=moor7.Unlimited()
+        ) as client:
+            with pytest.raises(moor7.ResponseShapeError):
+                await client.get_number_pool()

@@ -26,6 +26,8 @@ import pytest
 
 import moor7
 from moor7._cli import main
+from moor7._gateway import _standalone
+from moor7._gateway._server import client_host
 from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,6 +132,32 @@ class TestServing:
             assert gateway.settings["MOOR7_SECRET_KEY"] == DEMO_SECRET_KEY
             assert gateway.stop() == 0
 
+    def test_every_interface_prints_a_url_a_client_can_use(self, tmp_path: Path) -> None:
+        """--host 0.0.0.0 (a container's setting) prints the loopback, not 0.0.0.0."""
+        with served(tmp_path, "--host", "0.0.0.0") as gateway:
+            assert gateway.url.startswith("http://127.0.0.1:")
+            with gateway.client() as client:
+                assert client.list_display_number_groups()
+            assert gateway.stop() == 0
+        err = gateway.stderr.read_text()
+        port = gateway.url.rpartition(":")[2]
+        assert "listening on every interface (0.0.0.0)" in err
+        assert f"http://{socket.gethostname()}:{port}" in err
+
+    @pytest.mark.parametrize(
+        ("host", "url_host"),
+        [
+            ("0.0.0.0", "127.0.0.1"),
+            ("::", "[::1]"),
+            ("", "127.0.0.1"),
+            ("127.0.0.1", "127.0.0.1"),
+            ("::1", "[::1]"),
+            ("moor7", "moor7"),
+        ],
+    )
+    def test_the_host_a_client_connects_to(self, host: str, url_host: str) -> None:
+        assert client_host(host) == url_host
+
     def test_a_moor7_client_and_a_hand_signed_request(self, tmp_path: Path) -> None:
         with served(tmp_path) as gateway:
             with gateway.client() as client:
@@ -206,6 +234,10 @@ class TestServing:
             assert client.list_display_number_groups()[0].name == "夜班外显"
 
 
+async def _never_served(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("the data was accepted and the gateway started")
+
+
 class TestRefused:
     """A wrong flag is exit 2 with a message naming it, before anything listens."""
 
@@ -235,17 +267,40 @@ class TestRefused:
             ("[]", "must be a JSON object"),
             ('{"groups": [], "accounts": {}}', "unknown key 'accounts'; the keys are number_pool"),
             ('{"agents": 5}', "agents"),
+            # The shape of each key, checked against the models at start-up.
+            ('{"groups": 5}', "groups must be a sequence of mappings"),
+            ('{"number_pool": []}', "number_pool must be a mapping (a JSON object), not list"),
+            ('{"answer_rates": {"9813": 5}}', "answer_rates['9813'] must be a mapping"),
+            ('{"number_pool": {}}', "number_pool does not fit the model"),
+            (
+                '{"number_pool": {"displayNumberList": [{"_id": "1"}]}}',
+                "number_pool does not fit the model the client reads it into (moor7.NumberPool, "
+                "the data of /openapi/v1/call/query/number): required field missing @ "
+                "$.display_numbers[0].number",
+            ),
+            ('{"agents": [{"agentName": "x"}]}', "agents does not fit the model"),
+            ('{"queues": [{"members": 5}]}', "queues does not fit the model"),
+            ('{"sip_numbers": [{"number": "1", "registerStatus": "on"}]}', "sip_numbers does not"),
+            ('{"im_session_report": {"header": 5}}', "im_session_report does not fit"),
         ],
     )
     def test_bad_data_file(
-        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str, expected: str
+        self,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+        content: str,
+        expected: str,
     ) -> None:
+        # Data that passed would be served until SIGINT: fail at once instead.
+        monkeypatch.setattr(_standalone, "serve", _never_served)
         path = tmp_path / "data.json"
         path.write_text(content, encoding="utf-8")
         assert main(["gateway", "--data", str(path)]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"moor7: error: --data {path}: ")
         assert expected in err
+        assert "Traceback" not in err
 
     def test_missing_data_file(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         assert main(["gateway", "--data", str(tmp_path / "none.json")]) == 2

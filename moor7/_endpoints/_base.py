@@ -17,7 +17,8 @@ import attrs
 from moor7._arguments import choice
 from moor7._envelope import Envelope
 from moor7._models import ActionResult, ResultList
-from moor7.exceptions import ResponseShapeError
+from moor7._models._base import printed_by_name
+from moor7.exceptions import ConfigurationError, ResponseShapeError
 
 __all__ = [
     "USE_CLIENT_DEFAULT",
@@ -25,7 +26,9 @@ __all__ = [
     "Endpoint",
     "EndpointMethods",
     "UseClientDefault",
+    "check_result_type",
     "declared_kind",
+    "decode",
     "kind_for",
 ]
 
@@ -33,6 +36,7 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 
+@printed_by_name
 class CallKind(str, enum.Enum):
     """What a call does at 7moor, and so when it may be sent again.
 
@@ -106,23 +110,67 @@ class Endpoint(Generic[R]):
 
     def decode(self, envelope: Envelope) -> R:
         """Turn a good envelope into the endpoint's result, with its request id."""
-        result: Any
-        if self.result is ActionResult:
-            result = ActionResult(message=envelope.message, raw=envelope.data)
-        else:
-            if envelope.data is None and self.data_required:
-                raise ResponseShapeError(
-                    "the answer carries no data",
-                    path=envelope.path,
-                    status=envelope.status,
-                    request_id=envelope.request_id,
-                )
-            result = _structure(envelope, self.result, self.data_required)
+        return decode(envelope, self.result, data_required=self.data_required)
+
+
+def decode(envelope: Envelope, result_type: type[R], *, data_required: bool = True) -> R:
+    """Turn a good envelope into *result_type*, with its request id where it has one.
+
+    *result_type* is a declared endpoint's result, or what a caller gave
+    ``request(result_type=...)``: any type the converter has a rule for.
+    """
+    result: Any
+    if result_type is ActionResult:
+        result = ActionResult(message=envelope.message, raw=envelope.data)
+    else:
+        if envelope.data is None and data_required:
+            raise ResponseShapeError(
+                "the answer carries no data",
+                path=envelope.path,
+                status=envelope.status,
+                request_id=envelope.request_id,
+            )
+        result = _structure(envelope, result_type, data_required)
+    if _carries_request_id(result_type):
         # Every result carries the request id the same way, models and lists alike. The
         # result was made just now and nobody else holds it: set the attribute in place
         # (attrs' recipe for frozen classes) rather than copy it.
         object.__setattr__(result, "request_id", envelope.request_id)
-        return result  # type: ignore[no-any-return]  # structure() is typed Any
+    return result  # type: ignore[no-any-return]  # structure() is typed Any
+
+
+# Per result type, once: decode() runs on every call.
+_REQUEST_ID_CARRIERS: dict[object, bool] = {}
+
+
+def _carries_request_id(result_type: object) -> bool:
+    known = _REQUEST_ID_CARRIERS.get(result_type)
+    if known is None:
+        # moor7's results all do; a caller's own model does if it has the field, and a
+        # plain list cannot.
+        known = isinstance(result_type, type) and (
+            issubclass(result_type, ResultList)
+            or (attrs.has(result_type) and "request_id" in attrs.fields_dict(result_type))
+        )
+        _REQUEST_ID_CARRIERS[result_type] = known
+    return known
+
+
+def check_result_type(result_type: object) -> None:
+    """Refuse, before anything is sent, a ``result_type`` the converter cannot build."""
+    from moor7._convert import check_type
+
+    try:
+        check_type(result_type)
+    except Exception as exc:  # no rule for it, or an annotation that does not resolve
+        why = str(exc).removesuffix(": add one to make_converter()")
+        msg = (
+            "result_type must be a type moor7's converter can read the data into: an "
+            "attrs class (fields of str, int, float, bool, datetime, enums, models and "
+            f"lists of them), a ResultList subclass or a list[...] of one; {result_type!r}"
+            f" is not ({why})"
+        )
+        raise ConfigurationError(msg) from exc
 
 
 def _structure(envelope: Envelope, type_: Any, data_required: bool) -> Any:

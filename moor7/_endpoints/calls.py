@@ -7,6 +7,8 @@ they change state at 7moor, so they are sent at most once (see
 
 from __future__ import annotations
 
+from typing import Literal
+
 from moor7._arguments import choice, optional_text, text
 from moor7._models import ActionResult, ListenResult, LoginType, OnlineStatus
 
@@ -30,8 +32,8 @@ class CallsMethods(EndpointMethods):
         self,
         agent_number: str,
         *,
-        login_type: LoginType | str,
-        status: OnlineStatus | str = OnlineStatus.IDLE,
+        login_type: LoginType | Literal["PSTN", "WEBRTC", "SIP"],
+        status: OnlineStatus | Literal["0", "1"] = OnlineStatus.IDLE,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,

@@ -8,9 +8,7 @@ from ``raw`` if the gateway sends more than the docs show).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from moor7._arguments import optional_text, text, texts
+from moor7._arguments import CollectionNotStr, optional_text, text, texts
 from moor7._models import ActionResult
 
 from ._base import USE_CLIENT_DEFAULT, CallKind, Endpoint, EndpointMethods, UseClientDefault
@@ -34,8 +32,8 @@ class DialoutMethods(EndpointMethods):
         name: str,
         creator: str,
         description: str | None = None,
-        agent_numbers: Iterable[str] = (),
-        queue_numbers: Iterable[str] = (),
+        agent_numbers: CollectionNotStr[str] = (),
+        queue_numbers: CollectionNotStr[str] = (),
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,

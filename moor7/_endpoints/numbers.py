@@ -6,6 +6,7 @@ Docs pages: developer.7moor.com/v7/number-management/ and /v7/sip-management/.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from moor7._arguments import choice, items, optional_text
 from moor7._models import NumberGroups, NumberPool, RegisterStatus, SipRegistrations
@@ -86,7 +87,7 @@ class NumbersMethods(EndpointMethods):
     async def list_sip_numbers(
         self,
         number: str | None = None,
-        register_statuses: Iterable[RegisterStatus | int] | None = None,
+        register_statuses: Iterable[RegisterStatus | Literal[0, 1]] | None = None,
         *,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,

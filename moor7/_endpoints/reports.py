@@ -7,10 +7,10 @@ and both are sent as ``yyyy-MM-dd HH:mm:ss``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
+from typing import Literal
 
-from moor7._arguments import choice, items, texts, time_range
+from moor7._arguments import CollectionNotStr, choice, items, texts, time_range
 from moor7._models import AnswerRates, ImSessionReport, ReportDimension
 from moor7.exceptions import ConfigurationError
 
@@ -34,7 +34,7 @@ class ReportsMethods(EndpointMethods):
     async def get_display_number_answer_report(
         self,
         *,
-        numbers: Iterable[str],
+        numbers: CollectionNotStr[str],
         start: datetime,
         end: datetime,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
@@ -89,8 +89,9 @@ class ReportsMethods(EndpointMethods):
         *,
         start: datetime,
         end: datetime,
-        dimension: ReportDimension | str = ReportDimension.HOUR,
-        access_ids: Iterable[str] | None = None,
+        dimension: ReportDimension
+        | Literal["half_hour", "hour", "day", "month", "year"] = ReportDimension.HOUR,
+        access_ids: CollectionNotStr[str] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,

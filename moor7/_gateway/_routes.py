@@ -39,12 +39,14 @@ __all__ = [
     "SUCCESS_MESSAGE",
     "add_months",
     "bad_argument",
+    "check_fits",
     "optional_int",
     "optional_mapping",
     "optional_str",
     "optional_str_list",
     "parse_datetime",
     "plain_json",
+    "plain_object",
     "plain_records",
     "required_datetime",
     "required_str",
@@ -142,6 +144,44 @@ def plain_records(value: Any, argument: str) -> list[dict[str, Any]]:
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise TypeError(f"{argument} must be a sequence of mappings (records)")
     return records
+
+
+def plain_object(value: Any, argument: str) -> dict[str, Any]:
+    """A JSON-only copy of one object (a mapping).
+
+    Raises:
+        TypeError: *value* is not a mapping, or cannot be sent as JSON.
+    """
+    document = plain_json(value)
+    if not isinstance(document, dict):
+        raise TypeError(f"{argument} must be a mapping (a JSON object), not {_type_name(value)}")
+    return document
+
+
+def check_fits(argument: str, data: Any, result: type, path: str) -> None:
+    """Raise now if *data*, served as the ``data`` of *path*, would not decode into
+    *result*, the model the client reads it into: the same check, by the same code, as
+    the client's, so that a wrong shape fails where the data is given, not as a
+    ``ResponseShapeError`` at every call.
+
+    Raises:
+        ValueError: The data does not fit; the message names *argument* and where.
+    """
+    # Imported here: the models and the converter are needed once data is given.
+    from moor7._endpoints._base import decode
+    from moor7._envelope import Envelope
+    from moor7.exceptions import ResponseShapeError
+
+    envelope = Envelope(data=data, code="200", message=None, request_id=None, status=200, path=path)
+    try:
+        decode(envelope, result)
+    except ResponseShapeError as exc:
+        why = exc.message.removeprefix("the answer's data does not fit the model: ")
+        msg = (
+            f"{argument} does not fit the model the client reads it into "
+            f"(moor7.{result.__name__}, the data of {path}): {why}"
+        )
+        raise ValueError(msg) from None
 
 
 # -- reading fields of a request body --------------------------------------------------

@@ -50,7 +50,13 @@ from ._routes import NO_DATA, GatewayError, Route, RouteRequest, plain_json
 from .agents import AgentsBackend
 from .calls import CallsBackend
 from .dialout import DialoutBackend
-from .numbers import GROUPS_PATH, NUMBER_POOL_PATH, NumbersBackend
+from .numbers import (
+    GROUPS_PATH,
+    NUMBER_POOL_PATH,
+    NumbersBackend,
+    checked_groups,
+    checked_number_pool,
+)
 from .reports import ReportsBackend
 
 __all__ = ["FakeGateway", "Fault", "ReceivedCall"]
@@ -172,6 +178,20 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode()
 
 
+def client_host(host: str) -> str:
+    """The host a client on this machine reaches a server listening on *host* by.
+
+    A wildcard address is where a server listens, never where a client connects
+    (``http://0.0.0.0:8077`` fails on Windows and macOS): it means every interface,
+    loopback included, so clients here use the loopback of the same family.
+    """
+    if host in ("", "0.0.0.0"):  # noqa: S104 - recognising the wildcard, not binding it
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 def _lowercase_headers(request: web.BaseRequest) -> dict[str, str]:
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
@@ -222,11 +242,22 @@ class FakeGateway:
         host: The interface to listen on.
         port: The port to listen on; 0 picks a free one (see :attr:`url`).
 
+    Every data argument is checked when it is given (here, or assigned to
+    :attr:`number_pool` or :attr:`groups`) against the model the client reads it into,
+    by the client's own decoding: data of the wrong shape fails at once, with a message
+    naming the argument and the place, never as a ``ResponseShapeError`` at every call.
+    To serve an answer of the wrong shape on purpose, use :meth:`set_response`.
+
     Raises:
-        ValueError: *quota* or *quota_period* is out of range, or *answer_rates* holds
-            something other than counts (or more answered calls than calls).
-        TypeError: The data cannot be sent as JSON, or *sip_numbers*, *agents* or
-            *queues* is not a sequence of mappings.
+        TypeError: A data argument is not of its JSON type at the top (*number_pool*,
+            *im_session_report* and each of *answer_rates*' values a mapping; *groups*,
+            *sip_numbers*, *agents*, *queues* a sequence of mappings), or cannot be sent
+            as JSON: the wrong type, as Python's own functions raise.
+        ValueError: A data argument does not fit its model (a field missing or of the
+            wrong type: ``number_pool does not fit ... $.display_numbers[0].number:
+            required field missing``), *answer_rates* holds something other than counts
+            (or more answered calls than calls), or *quota* or *quota_period* is out of
+            range. ``moor7 gateway --data`` says either as exit status 2.
 
     Example:
         ::
@@ -316,7 +347,7 @@ class FakeGateway:
 
     @number_pool.setter
     def number_pool(self, value: Mapping[str, Any]) -> None:
-        pool = plain_json(value)
+        pool = checked_number_pool(value)
         with self._lock:
             self._responses.pop(NUMBER_POOL_PATH, None)
             self._numbers.number_pool = pool
@@ -334,7 +365,7 @@ class FakeGateway:
 
     @groups.setter
     def groups(self, value: Sequence[Mapping[str, Any]]) -> None:
-        groups = plain_json(value)
+        groups = checked_groups(value)
         with self._lock:
             self._responses.pop(GROUPS_PATH, None)
             self._numbers.groups = groups
@@ -510,6 +541,9 @@ class FakeGateway:
     def url(self) -> str:
         """The base URL to point a client at, e.g. ``http://127.0.0.1:54321``.
 
+        Listening on every interface (``host="0.0.0.0"`` or ``"::"``), it is the
+        loopback's: the wildcard address is no address to connect to.
+
         Raises:
             RuntimeError: The gateway is not running.
         """
@@ -518,8 +552,7 @@ class FakeGateway:
                 "FakeGateway is not running: use `async with FakeGateway() as gw:`, "
                 "`with FakeGateway() as gw:` or `await gw.start()` first"
             )
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._bound_port}"
+        return f"http://{client_host(self._host)}:{self._bound_port}"
 
     async def start(self) -> None:
         """Start serving on the running event loop.

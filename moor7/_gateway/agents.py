@@ -23,9 +23,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from moor7._models import AgentPage, Queues
+
 from ._routes import (
     Route,
     RouteRequest,
+    check_fits,
     optional_int,
     optional_mapping,
     optional_str,
@@ -139,7 +142,9 @@ class AgentsBackend:
         queues: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         self.agents = plain_records(SAMPLE_AGENTS if agents is None else agents, "agents")
+        check_fits("agents", self.agents, AgentPage, AGENTS_PATH)
         self.queues = plain_records(SAMPLE_QUEUES if queues is None else queues, "queues")
+        check_fits("queues", self.queues, Queues, QUEUES_PATH)
 
     def routes(self) -> list[Route]:
         return [

@@ -26,7 +26,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from ._routes import Route, RouteRequest, bad_argument, optional_str, plain_json, plain_records
+from moor7._models import NumberGroups, NumberPool, SipRegistrations
+
+from ._routes import (
+    Route,
+    RouteRequest,
+    bad_argument,
+    check_fits,
+    optional_str,
+    plain_object,
+    plain_records,
+)
 
 __all__ = [
     "GROUPS_PATH",
@@ -139,6 +149,30 @@ SAMPLE_SIP_NUMBERS: Final[list[dict[str, Any]]] = [
 _REGISTER_STATUSES = (0, 1)
 
 
+def checked_number_pool(value: Any) -> dict[str, Any]:
+    """*value* as the number pool's ``data``, checked against :class:`moor7.NumberPool`.
+
+    Raises:
+        TypeError: Not a mapping, or not JSON.
+        ValueError: It does not fit the model.
+    """
+    pool = plain_object(value, "number_pool")
+    check_fits("number_pool", pool, NumberPool, NUMBER_POOL_PATH)
+    return pool
+
+
+def checked_groups(value: Any) -> list[dict[str, Any]]:
+    """*value* as the groups' ``data``, checked against :class:`moor7.NumberGroups`.
+
+    Raises:
+        TypeError: Not a sequence of mappings, or not JSON.
+        ValueError: It does not fit the model.
+    """
+    groups = plain_records(value, "groups")
+    check_fits("groups", groups, NumberGroups, GROUPS_PATH)
+    return groups
+
+
 class NumbersBackend:
     """The account's number pool, display-number groups and SIP numbers.
 
@@ -156,13 +190,14 @@ class NumbersBackend:
         groups: Sequence[Mapping[str, Any]] | None = None,
         sip_numbers: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
-        self.number_pool: dict[str, Any] = plain_json(
+        self.number_pool = checked_number_pool(
             SAMPLE_NUMBER_POOL if number_pool is None else number_pool
         )
-        self.groups: list[dict[str, Any]] = plain_json(SAMPLE_GROUPS if groups is None else groups)
+        self.groups = checked_groups(SAMPLE_GROUPS if groups is None else groups)
         self.sip_numbers = plain_records(
             SAMPLE_SIP_NUMBERS if sip_numbers is None else sip_numbers, "sip_numbers"
         )
+        check_fits("sip_numbers", self.sip_numbers, SipRegistrations, SIP_LIST_PATH)
 
     def routes(self) -> list[Route]:
         return [

@@ -26,15 +26,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from moor7._models import ImSessionReport
+
 from ._routes import (
     Route,
     RouteRequest,
     add_months,
     bad_argument,
+    check_fits,
     optional_str,
     optional_str_list,
     parse_datetime,
-    plain_json,
+    plain_object,
     required_datetime,
     required_str_list,
 )
@@ -88,8 +91,20 @@ def answer_percentage(answered: int, total: int) -> str:
 
 
 def _checked_rates(rates: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    if not isinstance(rates, Mapping):
+        msg = (
+            "answer_rates must be a mapping of display number to "
+            f"{{'sum': calls, 'answerSum': answered}}, not {type(rates).__name__}"
+        )
+        raise TypeError(msg)
     checked: dict[str, dict[str, int]] = {}
     for number, stats in rates.items():
+        if not isinstance(stats, Mapping):
+            msg = (
+                f"answer_rates[{number!r}] must be a mapping {{'sum': calls, "
+                f"'answerSum': answered}}, not {type(stats).__name__}"
+            )
+            raise TypeError(msg)
         total, answered = stats.get("sum"), stats.get("answerSum")
         # type() rather than isinstance(): a bool is no count.
         if type(total) is not int or type(answered) is not int or min(total, answered) < 0:
@@ -123,8 +138,12 @@ class ReportsBackend:
         self.answer_rates = _checked_rates(
             SAMPLE_ANSWER_RATES if answer_rates is None else answer_rates
         )
-        self.im_session_report: dict[str, Any] = plain_json(
-            SAMPLE_IM_SESSION_REPORT if im_session_report is None else im_session_report
+        self.im_session_report = plain_object(
+            SAMPLE_IM_SESSION_REPORT if im_session_report is None else im_session_report,
+            "im_session_report",
+        )
+        check_fits(
+            "im_session_report", self.im_session_report, ImSessionReport, IM_SESSION_REPORT_PATH
         )
 
     def routes(self) -> list[Route]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import agents, calls, numbers, reports
-from ._base import CHINA_STANDARD_TIME, ActionResult, ResultList
+from ._base import CHINA_STANDARD_TIME, ActionResult, ResultList, UnlistedInt, UnlistedStr
 from .agents import (
     Agent,
     AgentPage,
@@ -69,6 +69,8 @@ __all__ = [
     "SipRegistration",
     "SipRegistrations",
     "SipStatus",
+    "UnlistedInt",
+    "UnlistedStr",
 ]
 
 #: Every family's wire names that differ from the rule (camelCase, ``id`` as ``_id``).

@@ -11,9 +11,10 @@ is kept as it came (an ``int`` or ``str``) instead of failing the whole call.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from datetime import timedelta, timezone
-from typing import Any, TypeVar
+from typing import Any, NewType, TypeVar, cast
 
 import attrs
 
@@ -21,15 +22,55 @@ __all__ = [
     "CHINA_STANDARD_TIME",
     "ActionResult",
     "ResultList",
+    "UnlistedInt",
+    "UnlistedStr",
+    "printed_by_name",
     "raw_field",
     "request_id_field",
 ]
 
 T = TypeVar("T")
+E = TypeVar("E", bound=enum.Enum)
 
 #: The gateway's times ("2020-12-08 16:48:26") are Beijing time. China has kept UTC+08:00
 #: without daylight saving since 1991, so a fixed offset is exact and needs no tz database.
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
+
+
+UnlistedInt = NewType("UnlistedInt", int)
+"""A value of an enum field that 7moor's docs do not list, kept as the gateway sent it.
+
+A plain ``int`` at run time. To a type checker it is a type of its own, so that a
+field typed ``CallAbility | UnlistedInt | None`` shows the enum: mypy folds
+``CallAbility | int`` into ``int``, since an ``IntEnum`` is an ``int``. Narrow with
+``isinstance(value, CallAbility)``; what is left is the unlisted number.
+"""
+
+UnlistedStr = NewType("UnlistedStr", str)
+"""As :data:`UnlistedInt`, for the enums whose values are strings (``AgentStatus``)."""
+
+
+def printed_by_name(cls: type[E]) -> type[E]:
+    """Make *cls* print as ``Class.MEMBER`` on every Python, by ``str()`` and ``format()``.
+
+    Left alone, ``print(CallAbility.SERVICE_AND_DISPLAY)`` printed
+    ``CallAbility.SERVICE_AND_DISPLAY`` on 3.10 and ``3`` from 3.11 (an ``IntEnum``'s
+    ``str()`` became the number's), and an f-string of a ``str`` enum gave the value on
+    3.10 and the name from 3.12. The name says what the value is; ``.value`` is the
+    wire's value, and ``repr()`` shows both. Comparing, hashing and JSON are unchanged.
+    """
+
+    def __str__(self: object) -> str:
+        member = cast(enum.Enum, self)
+        return f"{type(member).__name__}.{member.name}"
+
+    def __format__(self: object, format_spec: str) -> str:
+        return format(str(self), format_spec)
+
+    # Assigned in place of the enum's own: mypy flags any method assignment.
+    cls.__str__ = __str__  # type: ignore[method-assign]
+    cls.__format__ = __format__  # type: ignore[method-assign]
+    return cls
 
 
 def raw_field() -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from ._base import ResultList, raw_field
+from ._base import ResultList, UnlistedStr, printed_by_name, raw_field
 
 __all__ = [
     "WIRE_NAMES",
@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 
+@printed_by_name
 class AgentStatus(str, enum.Enum):
     """Whether an agent account may be used (``status``)."""
 
@@ -35,6 +36,7 @@ class AgentStatus(str, enum.Enum):
     LOCKED = "lock"
 
 
+@printed_by_name
 class QueueStatus(str, enum.Enum):
     """Whether a skill group is in use (``status``)."""
 
@@ -82,7 +84,7 @@ class Agent:
     id: str
     agent_number: str
     name: str | None = None
-    status: AgentStatus | str | None = None
+    status: AgentStatus | UnlistedStr | None = None
     roles: list[str] = attrs.field(factory=list)
     email: str | None = None
     mobile: str | None = None
@@ -148,7 +150,7 @@ class Queue:
 
     id: str
     name: str | None = None
-    status: QueueStatus | str | None = None
+    status: QueueStatus | UnlistedStr | None = None
     members: list[QueueMember] = attrs.field(factory=list)
     account: str | None = None
     create_time: datetime | None = None

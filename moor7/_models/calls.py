@@ -9,11 +9,12 @@ from typing import Any
 
 import attrs
 
-from ._base import raw_field, request_id_field
+from ._base import printed_by_name, raw_field, request_id_field
 
 __all__ = ["WIRE_NAMES", "ListenResult", "LoginType", "OnlineStatus"]
 
 
+@printed_by_name
 class LoginType(str, enum.Enum):
     """How an agent takes calls once online (``loginType``)."""
 
@@ -25,6 +26,7 @@ class LoginType(str, enum.Enum):
     SIP = "SIP"
 
 
+@printed_by_name
 class OnlineStatus(str, enum.Enum):
     """An agent's state right after going online (``status``)."""
 

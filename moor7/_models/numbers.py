@@ -17,7 +17,14 @@ from typing import Any
 
 import attrs
 
-from ._base import ResultList, raw_field, request_id_field
+from ._base import (
+    ResultList,
+    UnlistedInt,
+    UnlistedStr,
+    printed_by_name,
+    raw_field,
+    request_id_field,
+)
 
 __all__ = [
     "WIRE_NAMES",
@@ -37,6 +44,7 @@ __all__ = [
 ]
 
 
+@printed_by_name
 class CallAbility(enum.IntEnum):
     """What a number may be used for (``callAbility``)."""
 
@@ -48,6 +56,7 @@ class CallAbility(enum.IntEnum):
     SERVICE_AND_DISPLAY = 3
 
 
+@printed_by_name
 class NumberStatus(str, enum.Enum):
     """Whether a display or service number is in use (``status``)."""
 
@@ -57,6 +66,7 @@ class NumberStatus(str, enum.Enum):
     DISABLED = "disable"
 
 
+@printed_by_name
 class ResourceType(str, enum.Enum):
     """Where a number comes from (``resourceType``)."""
 
@@ -66,6 +76,7 @@ class ResourceType(str, enum.Enum):
     X_NUMBER = "xNumber"
 
 
+@printed_by_name
 class SipStatus(enum.IntEnum):
     """Whether a SIP number is enabled (``status``)."""
 
@@ -75,6 +86,7 @@ class SipStatus(enum.IntEnum):
     ENABLED = 1
 
 
+@printed_by_name
 class RegisterStatus(enum.IntEnum):
     """Whether a SIP number's device is registered (``registerStatus``)."""
 
@@ -126,11 +138,11 @@ class PhoneNumber:
 
     id: str
     number: str
-    call_ability: CallAbility | int | None = None
+    call_ability: CallAbility | UnlistedInt | None = None
     line: str | None = None
     account: str | None = None
-    status: NumberStatus | str | None = None
-    resource_type: ResourceType | str | None = None
+    status: NumberStatus | UnlistedStr | None = None
+    resource_type: ResourceType | UnlistedStr | None = None
     concurrency: int | None = None
     create_time: datetime | None = None
     update_time: datetime | None = None
@@ -174,9 +186,9 @@ class SipNumber:
     id: str
     number: str
     password: str | None = attrs.field(default=None, repr=False)
-    status: SipStatus | int | None = None
+    status: SipStatus | UnlistedInt | None = None
     is_deleted: bool | None = None
-    register_status: RegisterStatus | int | None = None
+    register_status: RegisterStatus | UnlistedInt | None = None
     register_device: str | None = None
     register_time: datetime | None = None
     busy_reply_code: str | None = None
@@ -259,7 +271,7 @@ class SipRegistration:
 
     number: str
     sip_id: str | None = None
-    register_status: RegisterStatus | int | None = None
+    register_status: RegisterStatus | UnlistedInt | None = None
     register_device: str | None = None
     register_time: datetime | None = None
     client_url: str | None = None

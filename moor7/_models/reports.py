@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from ._base import ResultList, raw_field, request_id_field
+from ._base import ResultList, printed_by_name, raw_field, request_id_field
 
 __all__ = [
     "WIRE_NAMES",
@@ -20,6 +20,7 @@ __all__ = [
 ]
 
 
+@printed_by_name
 class ReportDimension(str, enum.Enum):
     """The time step of the IM session report's rows (``dimension``)."""
 

@@ -6,12 +6,14 @@ If a change makes these lines fail to type-check, users' code fails too.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 import aiohttp
+import attrs
+from typing_extensions import assert_type
 
 import moor7
 from moor7.exceptions import APIError, RateLimitError
@@ -65,7 +67,7 @@ class VaultSigner:
 
 class NoLimit:
     @asynccontextmanager
-    async def acquire(self, account: str) -> AsyncIterator[None]:
+    async def acquire(self, account: str) -> AsyncGenerator[None, None]:
         yield
 
     async def pause(self, account: str, seconds: float | None = None) -> None:
@@ -137,3 +139,43 @@ def families_sync(client: moor7.Client) -> None:
     listening: moor7.ListenResult = client.listen(agent_number="1", listen_agent="2")
     data: Any = client.request("/openapi/v1/x", kind="action")
     print(agents, pages, result, listening, data)
+
+
+@attrs.frozen
+class Member:
+    agent_number: str
+    name: str | None = None
+    request_id: str | None = None
+
+
+async def typed_results(client: moor7.AsyncClient, sync: moor7.Client) -> None:
+    # A tolerant enum field shows its enum to mypy too (it folded CallAbility | int).
+    number = (await client.get_number_pool()).display_numbers[0]
+    assert_type(number.call_ability, moor7.CallAbility | moor7.UnlistedInt | None)
+    queue = (await client.list_queues())[0]
+    assert_type(queue.status, moor7.QueueStatus | moor7.UnlistedStr | None)
+    if isinstance(number.call_ability, moor7.CallAbility):
+        assert_type(number.call_ability, moor7.CallAbility)
+    elif number.call_ability is not None:
+        unlisted: int = number.call_ability
+        print(unlisted)
+    # request() with a result type is typed; without one it is Any.
+    members = await client.request(
+        "/openapi/v1/call/query/agent", {"page": 1}, result_type=list[Member]
+    )
+    assert_type(members, list[Member])
+    page = sync.request("/openapi/v1/call/query/agent", result_type=moor7.AgentPage)
+    assert_type(page, moor7.AgentPage)
+    assert_type(sync.request("/openapi/v1/call/query/agent"), Any)
+
+
+async def collections_and_wire_values(client: moor7.AsyncClient) -> None:
+    # Any collection of strings but a str; the enums or their wire values.
+    start, end = datetime(2021, 8, 1), datetime(2021, 8, 31)
+    await client.create_dialout_task(name="t", creator="2001", agent_numbers=("2000", "2001"))
+    await client.create_dialout_task(name="t", creator="2001", queue_numbers={"q1"})
+    await client.get_display_number_answer_report(numbers=["9813"], start=start, end=end)
+    await client.get_im_session_report(start=start, end=end, dimension="half_hour")
+    await client.agent_online("2000", login_type="WEBRTC", status=moor7.OnlineStatus.BUSY)
+    await client.list_sip_numbers(register_statuses=[1, moor7.RegisterStatus.UNREGISTERED])
+    await client.request("/openapi/v1/x", kind="query")
