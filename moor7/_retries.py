@@ -215,16 +215,12 @@ class Call:
         self.too_late = False
         self._handed = None
         self._allowed = None
-        _log_retry(
-            exc,
+        log.info(
+            "POST %s was rejected (AuthenticationError) on attempt %d; one attempt more "
+            "with a fresh signature",
             request.path,
             request.attempt,
-            self.account,
-            0.0,
-            "POST %s was rejected (%s) on attempt %d; one attempt more with a fresh signature",
-            request.path,
-            type(exc).__name__,
-            request.attempt,
+            extra=_retry_fields(exc, request.path, request.attempt, self.account, 0.0),
         )
 
     def first_wait(self, exc: Exception, request: OutgoingRequest) -> bool | float:
@@ -261,12 +257,7 @@ class Call:
             else:
                 # *request* is the stage's first attempt; this failure is its nth.
                 failed = request.attempt + self.failures - 1
-                _log_retry(
-                    exc,
-                    request.path,
-                    failed,
-                    self.account,
-                    waits,
+                log.info(
                     "POST %s failed (%s) on attempt %d; retry %d of %d in %.2fs",
                     request.path,
                     type(exc).__name__,
@@ -274,6 +265,7 @@ class Call:
                     self.failures,
                     self._allowed,
                     waits,
+                    extra=_retry_fields(exc, request.path, failed, self.account, waits),
                 )
         return wait
 
@@ -312,31 +304,21 @@ def _stamina_testing() -> bool:
     return stamina.is_testing()
 
 
-def _log_retry(
-    exc: Exception,
-    path: str,
-    attempt: int,
-    account: str,
-    wait: float,
-    message: str,
-    *args: object,
-) -> None:
-    # The flat moor7_* extras of the log contract (docs/guides/logging.md), for JSON
-    # loggers; the message says the same in words.
-    log.info(
-        message,
-        *args,
-        extra={
-            "moor7_event": "retry",
-            "moor7_path": path,
-            "moor7_attempt": attempt,
-            "moor7_status": getattr(exc, "status", None),
-            "moor7_request_id": getattr(exc, "request_id", None),
-            "moor7_error": type(exc).__name__,
-            "moor7_account": account,
-            "moor7_wait": wait,
-        },
-    )
+def _retry_fields(
+    exc: Exception, path: str, attempt: int, account: str, wait: float
+) -> dict[str, object]:
+    """The flat moor7_* extras of the log contract (docs/guides/logging.md) of a retry,
+    for JSON loggers; the message says the same in words."""
+    return {
+        "moor7_event": "retry",
+        "moor7_path": path,
+        "moor7_attempt": attempt,
+        "moor7_status": getattr(exc, "status", None),
+        "moor7_request_id": getattr(exc, "request_id", None),
+        "moor7_error": type(exc).__name__,
+        "moor7_account": account,
+        "moor7_wait": wait,
+    }
 
 
 # Set while moor7 runs its retry loop: stamina's own log records are then dropped, since

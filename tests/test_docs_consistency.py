@@ -124,8 +124,10 @@ def test_the_tables_of_exceptions_name_every_one_a_user_can_catch(page: str) -> 
 
 LOCAL_LIMITER = moor7.LocalLimiter.__init__
 CLIENT = moor7.AsyncClient.__init__
-TIMEOUT = _number(_default(CLIENT, "timeout"))
-RETRIES = _default(CLIENT, "max_retries")
+# The constructors default to the environment (MOOR7_TIMEOUT, MOOR7_MAX_RETRIES), then
+# to these: the documented defaults.
+TIMEOUT = _number(_client.DEFAULT_TIMEOUT)
+RETRIES = _client.DEFAULT_MAX_RETRIES
 BACKOFF_INITIAL = _number(_default(CLIENT, "backoff_initial"))
 BACKOFF_MAX = _number(_default(CLIENT, "backoff_max"))
 DEADLINE = str(_default(CLIENT, "deadline")).replace("None", "none")
