@@ -49,6 +49,7 @@ from ._models import (
     SipNumber,
     SipRegistrations,
 )
+from ._reprs import tolerant_repr
 from ._sync import Client
 from ._version import version
 from .exceptions import ConfigurationError, Moor7Error
@@ -458,6 +459,7 @@ def _emit(out: TextIO, value: Any, request_ids: list[str | None]) -> None:
     sys.stderr.write(f"request id{'s' if len(request_ids) > 1 else ''}: {ids}\n")
 
 
+@tolerant_repr
 @attrs.frozen
 class _Command:
     """A command that shows one result: what to call, and how to draw it as a table."""

@@ -58,7 +58,15 @@ from ._endpoints import (
 from ._envelope import Envelope, clock_skew_seconds, parse_response
 from ._limits import Limiter, default_limiter
 from ._retries import Call, after_failure, quiet_stamina, worth_one_more_attempt
-from ._signing import HmacSigner, OutgoingRequest, Secret, Signer, check_appkey
+from ._signing import (
+    HmacSigner,
+    OutgoingRequest,
+    Secret,
+    SignedHeaders,
+    Signer,
+    check_appkey,
+    revealed,
+)
 from ._transport import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RESPONSE_SIZE,
@@ -251,6 +259,20 @@ def _check_path(path: object) -> str:
     return path
 
 
+def _header_problem(headers: object) -> str | None:
+    """What is wrong with the headers a signer returned, in words that show no value."""
+    if not isinstance(headers, Mapping):
+        return f"the signer returned {type(headers).__name__}, not a mapping of headers"
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            return f"the signer returned a header that is not str -> str: {name!r}"
+        text = name + value
+        # Three plain substring tests: a third of the cost of any() over a generator.
+        if "\r" in text or "\n" in text or "\0" in text:
+            return f"the signer returned a header with a line break: {name!r}"
+    return None
+
+
 class AsyncClient(AsyncEndpoints):
     """The asyncio client of the 7moor V7 OpenAPI.
 
@@ -329,11 +351,14 @@ class AsyncClient(AsyncEndpoints):
         # a crash reporter that records this frame's locals sees "<secret>".
         secret = None if secret_key is None else Secret(secret_key)
         del secret_key
+        # So is the proxy's URL, which may hold a password.
+        proxy_url = None if proxy is None else Secret(proxy)
+        del proxy
         if transport is None:
             transport = AiohttpTransport(
                 session,
                 max_response_size=max_response_size,
-                proxy=proxy,
+                proxy=revealed(proxy_url),
                 verify=verify,
                 max_connections=max_connections,
             )
@@ -341,7 +366,7 @@ class AsyncClient(AsyncEndpoints):
             msg = "pass session or transport, not both: the transport holds the session"
             raise ConfigurationError(msg)
         elif (
-            proxy is not None
+            proxy_url is not None
             or verify is not True
             or max_connections != DEFAULT_MAX_CONNECTIONS
             or max_response_size != DEFAULT_MAX_RESPONSE_SIZE
@@ -615,7 +640,11 @@ class AsyncClient(AsyncEndpoints):
             # Signed inside the limiter, right before sending: a wait for a slot must not
             # age the timestamp, and each attempt needs a nonce of its own.
             signed_offset = getattr(self.signer, "clock_offset", 0.0)
+            # A mapping that never shows its m7-sign (SignedHeaders): until the gateway
+            # has read it, the signature authorises any call of the account, and this
+            # frame, the transport's and the caller's are what a crash reporter records.
             headers = await self._sign(request)
+            signed_at = headers.get("m7-timestamp", "")
             started = time.monotonic()
             if task is not None:
                 # From here until the answer is handled (the slot released, the account
@@ -623,9 +652,7 @@ class AsyncClient(AsyncEndpoints):
                 # must never turn an answered action into "closed while waiting".
                 self._in_flight.add(task)
             try:
-                response = await self.transport.send(
-                    request, {**self._base_headers, **headers}, timeout
-                )
+                response = await self.transport.send(request, headers, timeout)
             except ConnectError as exc:
                 self._log(request, started, type(exc).__name__)
                 raise  # nothing was sent: call.sent stays as it was
@@ -640,7 +667,7 @@ class AsyncClient(AsyncEndpoints):
                 raise
             call.sent = True
         try:
-            envelope = self._parse(request, response, headers)
+            envelope = self._parse(request, response, signed_at)
         except Exception as exc:
             self._log(request, started, response.status, getattr(exc, "request_id", None), exc)
             await after_failure(
@@ -673,9 +700,7 @@ class AsyncClient(AsyncEndpoints):
         except asyncio.TimeoutError:
             raise call.deadline_error(request, "no quota slot freed before the deadline") from None
 
-    def _parse(
-        self, request: OutgoingRequest, response: HttpResponse, headers: Mapping[str, str]
-    ) -> Envelope:
+    def _parse(self, request: OutgoingRequest, response: HttpResponse, signed_at: str) -> Envelope:
         try:
             envelope = parse_response(
                 status=response.status,
@@ -687,29 +712,23 @@ class AsyncClient(AsyncEndpoints):
         except AuthenticationError as exc:
             # How far the gateway's clock is from the timestamp we signed with: a
             # rejection for an expired timestamp says nothing more precise.
-            sent = headers.get("m7-timestamp", "")
-            if exc.clock_skew is not None and sent.isascii() and sent.isdigit():
-                exc.clock_skew = clock_skew_seconds(response.headers, now=float(sent))
+            if exc.clock_skew is not None and signed_at.isascii() and signed_at.isdigit():
+                exc.clock_skew = clock_skew_seconds(response.headers, now=float(signed_at))
             raise
         return envelope
 
-    async def _sign(self, request: OutgoingRequest) -> Mapping[str, str]:
-        headers = self.signer.sign(request)
-        if inspect.isawaitable(headers):
-            headers = await headers
-        if not isinstance(headers, Mapping):
-            msg = f"the signer returned {type(headers).__name__}, not a mapping of headers"
-            raise ConfigurationError(msg)
-        for name, value in headers.items():
-            if not isinstance(name, str) or not isinstance(value, str):
-                msg = f"the signer returned a header that is not str -> str: {name!r}"
-                raise ConfigurationError(msg)
-            text = name + value
-            # Three plain substring tests: a third of the cost of any() over a generator.
-            if "\r" in text or "\n" in text or "\0" in text:
-                msg = f"the signer returned a header with a line break: {name!r}"
-                raise ConfigurationError(msg)
-        return headers
+    async def _sign(self, request: OutgoingRequest) -> SignedHeaders:
+        """The attempt's headers: the signer's, checked, over the client's own."""
+        signed = self.signer.sign(request)
+        if inspect.isawaitable(signed):
+            signed = await signed
+        problem = _header_problem(signed)
+        if problem is None:
+            return SignedHeaders({**self._base_headers, **signed})
+        # Raised with the headers out of this frame: a signature that was never sent is
+        # a live credential, and a crash reporter records this frame's locals.
+        del signed
+        raise ConfigurationError(problem)
 
     def _log(
         self,

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, resolve_credentials
 from ._limits import Limiter
-from ._signing import HmacSigner, Secret, Signer
+from ._signing import HmacSigner, Secret, Signer, revealed
 from ._sync_methods import SyncEndpoints
 from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_SIZE, AiohttpTransport
 from .exceptions import ClientClosedError, UsageError
@@ -250,6 +250,9 @@ class Client(SyncEndpoints):
         # secret in clear, as a functools.partial of the arguments would.
         secret = None if secret_key is None else Secret(secret_key)
         del secret_key
+        # So is the proxy's URL, which may hold a password: kept wrapped in the settings.
+        proxy_url = None if proxy is None else Secret(proxy)
+        del proxy
         # Built here, in the caller's thread, so that bad arguments fail at the call
         # site; the AsyncClient binds to the background loop only on its first call.
         self._settings: dict[str, Any] = {
@@ -261,12 +264,14 @@ class Client(SyncEndpoints):
             "backoff_initial": backoff_initial,
             "backoff_max": backoff_max,
             "max_response_size": max_response_size,
-            "proxy": proxy,
+            "proxy": proxy_url,
             "verify": verify,
             "max_connections": max_connections,
         }
         self._async_client = AsyncClient(
-            appkey, signer=resolve_credentials(appkey, secret, signer)[1], **self._settings
+            appkey,
+            signer=resolve_credentials(appkey, secret, signer)[1],
+            **{**self._settings, "proxy": revealed(proxy_url)},
         )
         self._pid = os.getpid()
         self._lock = threading.Lock()
@@ -283,7 +288,7 @@ class Client(SyncEndpoints):
         settings = dict(self._settings)
         transport = AiohttpTransport(
             max_response_size=settings.pop("max_response_size"),
-            proxy=settings.pop("proxy"),
+            proxy=revealed(settings.pop("proxy")),
             verify=settings.pop("verify"),
             max_connections=settings.pop("max_connections"),
             _at_exit=at_exit,

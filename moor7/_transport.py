@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import os
 import socket
 import ssl
 import urllib.request
@@ -33,11 +34,13 @@ import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._arguments import whole_number
-from ._signing import OutgoingRequest, redact_url
+from ._reprs import MASK, is_secret_field, tolerant_repr
+from ._signing import OutgoingRequest, Secret, redact_url
 from .exceptions import (
     ClientClosedError,
     ConfigurationError,
     ConnectError,
+    Moor7Error,
     NetworkError,
     RequestTimeout,
     ResponseDecodeError,
@@ -70,9 +73,12 @@ def _headers(value: Mapping[str, str]) -> CIMultiDictProxy[str]:
     return CIMultiDictProxy(CIMultiDict(value))
 
 
+@tolerant_repr
 @attrs.frozen(init=False)
 class HttpResponse:
     """One HTTP answer, read whole.
+
+    Its ``repr()`` shows no body, no secret header and no URL's password.
 
     Attributes:
         status: The HTTP status code.
@@ -82,7 +88,7 @@ class HttpResponse:
     """
 
     status: int
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = attrs.field(repr=lambda h: _shown_headers(h))
     body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
     reason: str | None
 
@@ -97,12 +103,23 @@ class HttpResponse:
         self.__attrs_init__(status, _headers({} if headers is None else headers), body, reason)
 
 
+def _shown_headers(headers: Mapping[str, str]) -> str:
+    # A Location may carry a user and password; a Set-Cookie or an echo, a secret.
+    shown = {
+        name: MASK if is_secret_field(name) or name.lower() == "set-cookie" else redact_url(value)
+        for name, value in headers.items()
+    }
+    return repr(shown)
+
+
 @runtime_checkable
 class Transport(Protocol):
     """Sends one signed attempt and returns the gateway's answer.
 
     ``headers`` are the complete request headers (the signature among them): a
-    transport must not log them.
+    transport must not log them. moor7 passes a read-only mapping whose ``repr()``
+    masks the signature; ``dict(headers)`` is a plain copy (keep it out of anything
+    logged or reported).
     """
 
     async def send(
@@ -150,6 +167,10 @@ class AiohttpTransport:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         _at_exit: bool = False,
     ) -> None:
+        # Wrapped at once and the plain URL dropped: it may hold a password, and a crash
+        # reporter records this frame's locals if anything below raises.
+        proxy_url = None if proxy is None else Secret(proxy)
+        del proxy
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             msg = f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
             raise ConfigurationError(msg)
@@ -163,7 +184,7 @@ class AiohttpTransport:
             raise ConfigurationError(msg)
         self.max_response_size: int = whole_number("max_response_size", max_response_size, least=1)
         self.max_connections: int = whole_number("max_connections", max_connections, least=1)
-        self._proxy = _check_proxy(proxy)
+        self._proxy = _check_proxy(proxy_url)
         self._verify = verify
         # At interpreter exit no executor takes work ("cannot schedule new futures after
         # interpreter shutdown"), and aiohttp resolves names and reads the environment's
@@ -240,8 +261,12 @@ class AiohttpTransport:
         async for chunk in response.content.iter_chunked(_CHUNK):
             body += chunk
             if len(body) > limit:
-                raise self._too_large(request, response)
-        return bytes(body)
+                break
+        else:
+            return bytes(body)
+        # Raised with the answer out of this frame: a crash reporter records its locals.
+        del body, chunk
+        raise self._too_large(request, response)
 
     def _too_large(
         self, request: OutgoingRequest, response: aiohttp.ClientResponse
@@ -294,44 +319,55 @@ class AiohttpTransport:
                     body=body,
                     reason=response.reason,
                 )
-        except asyncio.TimeoutError as exc:
-            msg = f"no complete answer within {timeout}s"
-            raise RequestTimeout(msg, path=request.path) from exc
-        except aiohttp.InvalidURL as exc:
+        except (asyncio.TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
+            failure = self._failure(request, exc, timeout, session)
+        # Raised here, out of the except clause, so not chained to aiohttp's exception:
+        # the frames of its traceback hold the request (its headers, with a signature
+        # the gateway may never have read, so a live credential) and the proxy's
+        # password, and a crash reporter records every frame of the chain. The message
+        # says what aiohttp reported, as far as it is safe to repeat.
+        raise failure
+
+    def _failure(
+        self,
+        request: OutgoingRequest,
+        exc: BaseException,
+        timeout: float | None,
+        session: aiohttp.ClientSession,
+    ) -> Moor7Error:
+        """The moor7 error that aiohttp's *exc* amounts to."""
+        if isinstance(exc, asyncio.TimeoutError):
+            return RequestTimeout(f"no complete answer within {timeout}s", path=request.path)
+        if isinstance(exc, aiohttp.InvalidURL):
             # A ClientError, but no retry can fix it: say so, once.
-            msg = f"the URL cannot be requested: {request.url!r}"
-            raise ConfigurationError(msg) from exc
-        except RuntimeError as exc:
+            return ConfigurationError(f"the URL cannot be requested: {request.url!r}")
+        if isinstance(exc, RuntimeError):
             # aiohttp's "Session is closed" / "Event loop is closed".
             if self._closed or session.closed:
                 msg = "the client (or its session) was closed while the call was in flight"
-                raise ClientClosedError(msg) from exc
-            msg = f"the HTTP session cannot be used: {exc}"
-            raise UsageError(msg) from exc
-        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
+                return ClientClosedError(msg)
+            return UsageError(f"the HTTP session cannot be used: {exc}")
+        if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
             # Nothing was sent, but no retry can fix it (each would take a slot of the
             # quota): a CA bundle (verify=), a proxy that intercepts TLS, a wrong host.
-            msg = (
+            return ConfigurationError(
                 f"the gateway's TLS certificate or handshake failed: {type(exc).__name__}: "
                 f"{exc} (see verify=)"
             )
-            raise ConfigurationError(msg) from exc
-        except aiohttp.ClientConnectorError as exc:
+        if self._closed:
+            return ClientClosedError("the client was closed while the call was in flight")
+        if isinstance(exc, aiohttp.ClientConnectorError):
             # No connection was made (refused, unreachable, DNS): nothing was sent. The
             # error names the host and port only, so its text is safe to keep.
-            if self._closed:
-                msg = "the client was closed while the call was in flight"
-                raise ClientClosedError(msg) from exc
             msg = f"could not connect to the gateway: {type(exc).__name__}: {exc}"
-            raise ConnectError(msg, path=request.path) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            if self._closed:
-                msg = "the client was closed while the call was in flight"
-                raise ClientClosedError(msg) from exc
-            # aiohttp's parser errors quote the bytes that broke them (a proxy may echo
-            # our headers, the signature among them): only the error's type is kept.
-            msg = f"connection to the gateway failed: {type(exc).__name__}"
-            raise NetworkError(msg, path=request.path) from exc
+            return ConnectError(msg, path=request.path)
+        # aiohttp's parser errors quote the bytes that broke them (a proxy may echo our
+        # headers, the signature among them): only the error's type is kept, and what
+        # the operating system said, if it said anything.
+        errno = getattr(exc, "errno", None)
+        reason = f" ({os.strerror(errno)})" if isinstance(errno, int) else ""
+        msg = f"connection to the gateway failed: {type(exc).__name__}{reason}"
+        return NetworkError(msg, path=request.path)
 
 
 class _InlineResolver(aiohttp.abc.AbstractResolver):
@@ -366,21 +402,26 @@ def _environment_proxy(url: str) -> str | None:
     return urllib.request.getproxies().get(parsed.scheme)
 
 
-def _check_proxy(proxy: object) -> str | None:
+def _check_proxy(proxy: Secret | None) -> str | None:
+    """The proxy URL, checked; raised about from a frame that holds it only wrapped."""
     if proxy is None:
         return None
+    problem = _proxy_problem(proxy.reveal())
+    if problem is not None:
+        raise ConfigurationError(problem)
+    return proxy.reveal()  # type: ignore[no-any-return]  # a str: _proxy_problem said so
+
+
+def _proxy_problem(proxy: object) -> str | None:
     if not isinstance(proxy, str):
-        msg = f"proxy must be a URL string, got {type(proxy).__name__}"
-        raise ConfigurationError(msg)
+        return f"proxy must be a URL string, got {type(proxy).__name__}"
     try:
         url = yarl.URL(proxy)
     except (TypeError, ValueError):
-        msg = "proxy is not a valid URL"  # not quoted: it may hold a password
-        raise ConfigurationError(msg) from None
+        return "proxy is not a valid URL"  # not quoted: it may hold a password
     if url.scheme not in ("http", "https") or not url.host:
-        msg = f"proxy must be an http:// or https:// URL with a host, got {redact_url(proxy)!r}"
-        raise ConfigurationError(msg)
-    return proxy
+        return f"proxy must be an http:// or https:// URL with a host, got {redact_url(proxy)!r}"
+    return None
 
 
 Handler = Callable[[OutgoingRequest, Mapping[str, str]], "HttpResponse | Awaitable[HttpResponse]"]

@@ -43,6 +43,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from moor7._reprs import tolerant_repr
 from moor7._samples import DEMO_APPKEY, DEMO_SECRET_KEY
 from moor7._signing import HmacSigner
 
@@ -99,6 +100,7 @@ class Fault(enum.Enum):
     AUTH_REJECT = "auth_reject"
 
 
+@tolerant_repr
 @attrs.frozen
 class ReceivedCall:
     """One request the gateway received, and how it was answered.
@@ -128,6 +130,7 @@ class ReceivedCall:
     received_at: float
 
 
+@tolerant_repr
 @attrs.define(eq=False)  # compared by identity: the queue removes this very entry
 class _Scripted:
     """A queued answer: either a fault or a raw response, for the next matching request."""
@@ -141,6 +144,7 @@ class _Scripted:
     headers: dict[str, str] = attrs.Factory(dict)
 
 
+@tolerant_repr
 @attrs.define
 class _Answer:
     """What the handler decided to send back."""
@@ -152,6 +156,7 @@ class _Answer:
     request_id: str | None = None
 
 
+@tolerant_repr
 @attrs.define
 class _Exchange:
     """What the envelope's ``requestInfo`` needs to know about the request in hand."""
