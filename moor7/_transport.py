@@ -21,11 +21,13 @@ import asyncio
 import inspect
 import math
 import os
+import select
 import socket
 import ssl
 import urllib.request
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import aiohttp
 import aiohttp.abc
@@ -231,7 +233,7 @@ class AiohttpTransport:
             # environment's proxies and ~/.netrc on every request, the second through the
             # executor (a thread hop, about a millisecond a call, and refused at exit).
             # The proxies are read here instead, once per host (_proxy_for).
-            connector = aiohttp.TCPConnector(
+            connector = _Connector(
                 limit=self.max_connections,
                 ssl=self._verify,
                 resolver=_InlineResolver() if self._at_exit else None,
@@ -361,6 +363,14 @@ class AiohttpTransport:
             # error names the host and port only, so its text is safe to keep.
             msg = f"could not connect to the gateway: {type(exc).__name__}: {exc}"
             return ConnectError(msg, path=request.path)
+        if _unwritten(exc):
+            # A pooled connection the gateway closed just before the request could be
+            # written: aiohttp refused to write to it, so nothing was sent.
+            msg = (
+                "the gateway closed the connection before the request was written: "
+                f"{type(exc).__name__}"
+            )
+            return ConnectError(msg, path=request.path)
         # aiohttp's parser errors quote the bytes that broke them (a proxy may echo our
         # headers, the signature among them): only the error's type is kept, and what
         # the operating system said, if it said anything.
@@ -368,6 +378,75 @@ class AiohttpTransport:
         reason = f" ({os.strerror(errno)})" if isinstance(errno, int) else ""
         msg = f"connection to the gateway failed: {type(exc).__name__}{reason}"
         return NetworkError(msg, path=request.path)
+
+
+def _unwritten(exc: BaseException) -> bool:
+    """Whether *exc* says that aiohttp did not write the request: it refuses to write to
+    a connection it knows is closing, and a moor7 body (one ``bytes``) goes in the same
+    write as the headers. aiohttp before 3.10 writes the headers first: there, at most
+    the headers went, and no gateway acts on a POST without its body."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionResetError) and str(current) == _REFUSED_WRITE:
+            return True
+        todo += [current.__cause__, current.__context__]
+    return False
+
+
+# What aiohttp's StreamWriter raises (a ConnectionResetError) instead of writing to a
+# transport that is closing; tests/test_keepalive.py pins it against the aiohttp installed.
+_REFUSED_WRITE: Final = "Cannot write to closing transport"
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's connector, except that it never hands out a pooled connection that the
+    server has closed while it sat idle.
+
+    aiohttp drops a pooled connection once its event loop has seen the server close it;
+    a close still unread by the loop (the server's keep-alive timeout ran out a moment
+    ago) would take the next request into a socket nobody reads, and that request would
+    fail as "the gateway may have acted" although the gateway never saw it. An idle
+    HTTP/1.1 connection has nothing to read; one that has (the server's FIN, a reset,
+    a TLS close_notify) is closed here, and another is taken, as urllib3 does.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # The connections handed out before: only those can have gone stale in the pool.
+        self._handed_out: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    async def connect(self, *args: Any, **kwargs: Any) -> aiohttp.connector.Connection:
+        while True:
+            connection = await super().connect(*args, **kwargs)
+            protocol = connection.protocol
+            if protocol not in self._handed_out:
+                self._handed_out.add(protocol)
+                return connection
+            if not _closed_by_server(connection.transport):
+                return connection
+            connection.close()  # each turn takes one stale connection out of the pool
+
+
+def _closed_by_server(transport: asyncio.Transport | None) -> bool:
+    """Whether an idle connection has something to read, so is closed or broken."""
+    if transport is None or transport.is_closing():
+        return True
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False  # not a socket: nothing to ask
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock.fileno(), select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([sock.fileno()], [], [], 0)[0])  # Windows
+    except (OSError, ValueError):
+        return True  # a socket that cannot be asked cannot be trusted either
 
 
 class _InlineResolver(aiohttp.abc.AbstractResolver):
