@@ -65,6 +65,7 @@ from ._signing import (
     SignedHeaders,
     Signer,
     check_appkey,
+    redact_url,
     revealed,
 )
 from ._transport import (
@@ -79,6 +80,7 @@ from .exceptions import (
     ClientClosedError,
     ConfigurationError,
     ConnectError,
+    Moor7Error,
     RequestTimeout,
 )
 
@@ -169,33 +171,41 @@ def _check_retries(max_retries: int) -> int:
     return whole_number("max_retries", max_retries, least=0)
 
 
-def _check_base_url(base_url: str) -> str:
+def _check_base_url(base_url: Secret) -> str:
+    """The base URL, checked. Raised about from a frame that holds it only wrapped: a
+    URL may carry a password (refused, and never quoted)."""
+    checked = _checked_base_url(base_url.reveal())
+    if isinstance(checked, ConfigurationError):
+        raise checked
+    return checked
+
+
+def _checked_base_url(base_url: object) -> str | ConfigurationError:
     if not isinstance(base_url, str):
-        msg = f"base_url must be a string, got {type(base_url).__name__}"
-        raise ConfigurationError(msg)
+        return ConfigurationError(f"base_url must be a string, got {type(base_url).__name__}")
+    shown = redact_url(base_url)
     try:
         url = yarl.URL(base_url)
         if url.user is not None or url.password is not None:
-            # Not quoted: the URL holds a password. The V7 API authenticates by signature.
-            msg = "base_url must not carry a user or password (7moor signs every request)"
-            raise ConfigurationError(msg)
-        if url.scheme not in ("http", "https") or not url.host:
-            msg = f"base_url must be an http:// or https:// URL with a host, got {base_url!r}"
-            raise ConfigurationError(msg)
-        if url.query_string or url.fragment or "?" in base_url or "#" in base_url:
-            msg = (
-                f"base_url must have no query or fragment (paths are added to it), got {base_url!r}"
+            # The V7 API authenticates by signature.
+            return ConfigurationError(
+                "base_url must not carry a user or password (7moor signs every request)"
             )
-            raise ConfigurationError(msg)
+        if url.scheme not in ("http", "https") or not url.host:
+            return ConfigurationError(
+                f"base_url must be an http:// or https:// URL with a host, got {shown!r}"
+            )
+        if url.query_string or url.fragment or "?" in base_url or "#" in base_url:
+            return ConfigurationError(
+                f"base_url must have no query or fragment (paths are added to it), got {shown!r}"
+            )
         # Both raise on a host that cannot be sent (a label over 63 characters, a bad
         # punycode label): better here than at the first call.
         url.host.encode("idna")
         return str(url).rstrip("/")
-    except (TypeError, ValueError) as exc:  # UnicodeError is a ValueError
-        if isinstance(exc, ConfigurationError):
-            raise
-        msg = f"base_url is not a valid URL: {base_url!r}"
-        raise ConfigurationError(msg) from exc
+    except (TypeError, ValueError):  # UnicodeError is a ValueError
+        # yarl's error is not kept: its frames hold the URL.
+        return ConfigurationError(f"base_url is not a valid URL: {shown!r}")
 
 
 # Deeper than any V7 body: past it, a body is a mistake (or a cycle) to refuse plainly,
@@ -257,6 +267,41 @@ def _check_path(path: object) -> str:
             msg = f"path must not have '.' or '..' segments, got {path!r}"
             raise ConfigurationError(msg)
     return path
+
+
+_MOOR7: Final = os.path.dirname(os.path.abspath(__file__))
+
+
+def _unchain(error: BaseException) -> None:
+    """Cut every link of *error*'s chain to an exception, not moor7's, that was raised
+    within moor7 (its traceback passes a frame of moor7's): its frames may hold the
+    request's headers or the answer.
+
+    moor7 raises its errors unchained already (see _transport.py); this catches what
+    Python adds by itself. On 3.10, a coroutine that asyncio's pure-Python Task
+    resumes with ``throw()`` (pytest-asyncio's runner, ``asyncio.tasks._PyTask``) sees
+    that exception as still being handled after its ``except`` clause has ended, and
+    every ``raise`` in the step chains it as ``__context__``. An exception of the
+    caller's own, raised outside moor7 (the call made inside an ``except``), is kept.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while isinstance(current, Moor7Error) and id(current) not in seen:
+        seen.add(id(current))
+        for link in ("__cause__", "__context__"):
+            linked = getattr(current, link)
+            if linked is not None and not isinstance(linked, Moor7Error) and _from_moor7(linked):
+                setattr(current, link, None)
+        current = current.__cause__ or current.__context__
+
+
+def _from_moor7(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(_MOOR7):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _header_problem(headers: object) -> str | None:
@@ -351,9 +396,10 @@ class AsyncClient(AsyncEndpoints):
         # a crash reporter that records this frame's locals sees "<secret>".
         secret = None if secret_key is None else Secret(secret_key)
         del secret_key
-        # So is the proxy's URL, which may hold a password.
+        # So are the proxy's URL and the gateway's, which may hold a password (refused).
         proxy_url = None if proxy is None else Secret(proxy)
-        del proxy
+        gateway_url = Secret(_resolve(base_url, "MOOR7_BASE_URL") or DEFAULT_BASE_URL)
+        del proxy, base_url
         if transport is None:
             transport = AiohttpTransport(
                 session,
@@ -388,9 +434,7 @@ class AsyncClient(AsyncEndpoints):
                 f"got {type(limiter).__name__}"
             )
             raise ConfigurationError(msg)
-        self.base_url: str = _check_base_url(
-            _resolve(base_url, "MOOR7_BASE_URL") or DEFAULT_BASE_URL
-        )
+        self.base_url: str = _check_base_url(gateway_url)
         self.timeout: float | None = _check_timeout(timeout)
         self.deadline: float | None = _check_deadline(deadline)
         self.max_retries: int = _check_retries(max_retries)
@@ -549,6 +593,9 @@ class AsyncClient(AsyncEndpoints):
             self._calls.add(task)
         try:
             return await self._send_handling_auth(request, call)
+        except Moor7Error as error:
+            _unchain(error)
+            raise
         except asyncio.CancelledError:
             if task is None or task not in self._cancelled_by_close:
                 raise

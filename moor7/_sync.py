@@ -250,13 +250,15 @@ class Client(SyncEndpoints):
         # secret in clear, as a functools.partial of the arguments would.
         secret = None if secret_key is None else Secret(secret_key)
         del secret_key
-        # So is the proxy's URL, which may hold a password: kept wrapped in the settings.
+        # So are the proxy's URL and the gateway's, which may hold a password (refused):
+        # kept wrapped in the settings.
         proxy_url = None if proxy is None else Secret(proxy)
-        del proxy
+        gateway_url = None if base_url is None else Secret(base_url)
+        del proxy, base_url
         # Built here, in the caller's thread, so that bad arguments fail at the call
         # site; the AsyncClient binds to the background loop only on its first call.
         self._settings: dict[str, Any] = {
-            "base_url": base_url,
+            "base_url": gateway_url,
             "limiter": limiter,
             "timeout": timeout,
             "deadline": deadline,
@@ -271,7 +273,7 @@ class Client(SyncEndpoints):
         self._async_client = AsyncClient(
             appkey,
             signer=resolve_credentials(appkey, secret, signer)[1],
-            **{**self._settings, "proxy": revealed(proxy_url)},
+            **{**self._settings, "proxy": revealed(proxy_url), "base_url": revealed(gateway_url)},
         )
         self._pid = os.getpid()
         self._lock = threading.Lock()
@@ -286,6 +288,7 @@ class Client(SyncEndpoints):
         if isinstance(signer, HmacSigner):
             signer = signer._forked()  # its lock may have been held at the fork
         settings = dict(self._settings)
+        del settings["base_url"]  # wrapped there; the URL the first client checked is below
         transport = AiohttpTransport(
             max_response_size=settings.pop("max_response_size"),
             proxy=revealed(settings.pop("proxy")),
@@ -294,7 +297,11 @@ class Client(SyncEndpoints):
             _at_exit=at_exit,
         )
         return AsyncClient(
-            self._async_client.appkey, signer=signer, transport=transport, **settings
+            self._async_client.appkey,
+            signer=signer,
+            transport=transport,
+            base_url=self._async_client.base_url,
+            **settings,
         )
 
     def __repr__(self) -> str:

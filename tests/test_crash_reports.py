@@ -492,6 +492,17 @@ class TestAnswers:
             assert type(error) is kind
             assert_nothing_recorded(error, sentry, signatures)
 
+    async def test_the_callers_own_exception_stays_the_context(self, answers: Answers) -> None:
+        """Only what was raised within moor7 is cut from the chain, not the exception the
+        caller was handling when it called."""
+        answers.envelope = {"success": False, "code": "400", "message": "bad"}
+        try:
+            raise KeyError("not in the cache")
+        except KeyError:
+            error = await error_of(pool(), answers.url)
+        assert type(error) is moor7.APIError
+        assert isinstance(error.__context__, KeyError)
+
     async def test_a_redirect_to_a_url_with_a_password(
         self, sentry: Sentry, signatures: list[str], answers: Answers
     ) -> None:
@@ -580,6 +591,23 @@ class TestMisuse:
         with pytest.raises(moor7.ConfigurationError) as excinfo:
             make(APPKEY, SECRET_KEY, proxy=proxy, **settings)
         del proxy  # the test's own frame is the first of the traceback
+        assert_nothing_recorded(excinfo.value, sentry, signatures)
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            f"https://ops:{PROXY_PASSWORD}@gateway.example",  # refused: 7moor signs
+            f"https://ops:{PROXY_PASSWORD}@[::1",  # not a URL at all
+            f"ftp://ops:{PROXY_PASSWORD}@gateway.example",
+        ],
+    )
+    @pytest.mark.parametrize("make", [moor7.AsyncClient, moor7.Client])
+    def test_a_gateway_url_with_a_password(
+        self, sentry: Sentry, signatures: list[str], make: Any, url: str
+    ) -> None:
+        with pytest.raises(moor7.ConfigurationError) as excinfo:
+            make(APPKEY, SECRET_KEY, base_url=url)
+        del url  # the test's own frame is the first of the traceback
         assert_nothing_recorded(excinfo.value, sentry, signatures)
 
     @pytest.mark.parametrize("make", [moor7.AsyncClient, moor7.Client, moor7.AiohttpTransport])
@@ -705,10 +733,12 @@ def redis_with_a_password() -> Iterator[int]:
         process.wait(timeout=10)
 
 
-@pytest.mark.xfail(strict=True, reason="fixed by the issue-15 branch")
 async def test_a_wrong_redis_password_is_not_recorded(
     sentry: Sentry, signatures: list[str]
 ) -> None:
+    """redis-py's exception holds the password in its frames (auth_args): a call's
+    LimiterUnavailableError is not chained to it (the limiter used on its own is
+    issue 15's)."""
     with redis_with_a_password() as port:
         wrong = f"redis://:{REDIS_PASSWORD}-but-wrong@127.0.0.1:{port}/0"
         limiter = moor7.RedisLimiter(wrong, max_calls=5, period=1.0)
