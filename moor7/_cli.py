@@ -51,6 +51,7 @@ from ._models import (
     SipNumber,
     SipRegistrations,
 )
+from ._reprs import masked, tolerant_repr
 from ._sync import Client
 from ._version import version
 from .exceptions import ConfigurationError, Moor7Error
@@ -91,6 +92,11 @@ def _options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         ),
     )
     option("--json", action="store_true", help="print JSON instead of a table")
+    option(
+        "--show-secrets",
+        action="store_true",
+        help="print SIP passwords (and any field named like a secret) instead of ***",
+    )
     option("-v", "--verbose", action="store_true", help="log each attempt and retry to stderr")
 
 
@@ -104,8 +110,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=(
             "Credentials come from --appkey/--secret-key or the MOOR7_APPKEY and "
             "MOOR7_SECRET_KEY environment variables (prefer the environment: command "
-            "lines are visible to other users of the machine). Exit status: 0 success, "
-            "1 the call failed, 2 bad usage or configuration."
+            "lines are visible to other users of the machine). SIP passwords, and any "
+            "field named like a secret, print as *** unless --show-secrets is given. "
+            "Exit status: 0 success, 1 the call failed, 2 bad usage or configuration."
         ),
     )
     parser.add_argument("--version", action="version", version=f"moor7 {version}")
@@ -279,16 +286,17 @@ def _print_queues(out: TextIO, queues: Queues) -> None:
     out.write(f"request id: {queues.request_id or '-'}\n")
 
 
-def _to_json(value: Any) -> Any:
+def _to_json(value: Any, show_secrets: bool = False) -> Any:
     if attrs.has(type(value)):
-        return {
-            field.name: _to_json(getattr(value, field.name))
+        document = {
+            field.name: _to_json(getattr(value, field.name), show_secrets)
             for field in attrs.fields(type(value))
-            # raw repeats everything (and a SIP password); the password stays out too.
-            if field.name not in ("raw", "password")
+            if field.name != "raw"  # raw repeats everything, a SIP password included
         }
+        # A SIP password shows that there is one, not what it is (see _reprs.masked).
+        return document if show_secrets else masked(document)
     if isinstance(value, list):
-        return [_to_json(item) for item in value]
+        return [_to_json(item, show_secrets) for item in value]
     if isinstance(value, enum.Enum):
         return _enum_name(value)
     if isinstance(value, datetime):
@@ -360,6 +368,11 @@ _status_line = _StatusLine()
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]  # [TextIO] fails on 3.10
+    def __repr__(self) -> str:
+        # logging's reads self.level, which a half-built handler lacks (a crash reporter
+        # records frame locals: this must never raise).
+        return f"<_StderrHandler {getattr(self, 'level', '(half-built)')}>"
+
     def emit(self, record: logging.LogRecord) -> None:
         _status_line.clear()  # a notice on a line of its own; the next page redraws it
         super().emit(record)
@@ -575,18 +588,22 @@ def _body_text(argument: str) -> tuple[str, str]:
         raise ConfigurationError(msg) from exc
 
 
-def _emit(out: TextIO, value: Any, request_ids: list[str | None]) -> None:
+def _emit(
+    out: TextIO, value: Any, request_ids: list[str | None], *, show_secrets: bool = False
+) -> None:
     """--json: the document on stdout, the request ids on stderr."""
-    document = json.dumps(_to_json(value), ensure_ascii=False, indent=2)
+    plain = _to_json(value, show_secrets)
+    document = json.dumps(plain, ensure_ascii=False, indent=2)
     if _fits(out, document) != document:
         # JSON's own escapes (\u5ba2), so that the document stays valid JSON where the
         # terminal cannot show a character (a backslashreplace of 😀 would not be).
-        document = json.dumps(_to_json(value), indent=2)
+        document = json.dumps(plain, indent=2)
     out.write(document + "\n")
     ids = ", ".join(request_id or "-" for request_id in request_ids)
     sys.stderr.write(f"request id{'s' if len(request_ids) > 1 else ''}: {ids}\n")
 
 
+@tolerant_repr
 @attrs.frozen
 class _Command:
     """A command that shows one result: what to call, and how to draw it as a table."""
@@ -598,11 +615,22 @@ class _Command:
         result = self.fetch(client)
         if not args.json:
             self.table(out, result)
+            if args.show_secrets:
+                _print_secrets(out, result)
             return
+        secrets = {"show_secrets": args.show_secrets}
         if type(result) is list:  # the pages of a paged endpoint: their items, in order
-            _emit(out, [item for page in result for item in page], [p.request_id for p in result])
+            items = [item for page in result for item in page]
+            _emit(out, items, [p.request_id for p in result], **secrets)
         else:
-            _emit(out, result, [result.request_id])
+            _emit(out, result, [result.request_id], **secrets)
+
+
+def _print_secrets(out: TextIO, result: Any) -> None:
+    """--show-secrets: what the tables leave out, the SIP passwords."""
+    if isinstance(result, NumberPool):
+        rows = [[n.number, n.password] for n in result.sip_numbers]
+        _table(out, "SIP passwords", ["number", "password"], rows)
 
 
 _COMMANDS = {
@@ -626,7 +654,8 @@ def _call(client: Client, args: argparse.Namespace, body: Any, out: TextIO) -> N
             args.path, kind, body, USE_CLIENT_DEFAULT, None, USE_CLIENT_DEFAULT, _envelope
         )
     )
-    _emit(out, envelope.data, [envelope.request_id])
+    data = envelope.data if args.show_secrets else masked(envelope.data)
+    _emit(out, data, [envelope.request_id], show_secrets=args.show_secrets)
 
 
 def _gateway(args: argparse.Namespace) -> int:
@@ -645,7 +674,13 @@ def _gateway(args: argparse.Namespace) -> int:
         return 2
 
 
-_OPTION_NAMES = {**_FLAGS, "sandbox": "--sandbox", "json": "--json", "verbose": "--verbose"}
+_OPTION_NAMES = {
+    **_FLAGS,
+    "sandbox": "--sandbox",
+    "json": "--json",
+    "show_secrets": "--show-secrets",
+    "verbose": "--verbose",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -59,7 +59,16 @@ from ._endpoints._base import check_result_type, decode
 from ._envelope import Envelope, clock_skew_seconds, parse_response
 from ._limits import Limiter, default_limiter
 from ._retries import Call, after_failure, quiet_stamina, worth_one_more_attempt
-from ._signing import HmacSigner, OutgoingRequest, Secret, Signer, check_appkey
+from ._signing import (
+    HmacSigner,
+    OutgoingRequest,
+    Secret,
+    SignedHeaders,
+    Signer,
+    check_appkey,
+    redact_url,
+    revealed,
+)
 from ._transport import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RESPONSE_SIZE,
@@ -72,6 +81,7 @@ from .exceptions import (
     ClientClosedError,
     ConfigurationError,
     ConnectError,
+    Moor7Error,
     RequestTimeout,
     _RequestError,
 )
@@ -194,33 +204,41 @@ def _check_retries(max_retries: int) -> int:
     return whole_number("max_retries", max_retries, least=0)
 
 
-def _check_base_url(base_url: str) -> str:
+def _check_base_url(base_url: Secret) -> str:
+    """The base URL, checked. Raised about from a frame that holds it only wrapped: a
+    URL may carry a password (refused, and never quoted)."""
+    checked = _checked_base_url(base_url.reveal())
+    if isinstance(checked, ConfigurationError):
+        raise checked
+    return checked
+
+
+def _checked_base_url(base_url: object) -> str | ConfigurationError:
     if not isinstance(base_url, str):
-        msg = f"base_url must be a string, got {type(base_url).__name__}"
-        raise ConfigurationError(msg)
+        return ConfigurationError(f"base_url must be a string, got {type(base_url).__name__}")
+    shown = redact_url(base_url)
     try:
         url = yarl.URL(base_url)
         if url.user is not None or url.password is not None:
-            # Not quoted: the URL holds a password. The V7 API authenticates by signature.
-            msg = "base_url must not carry a user or password (7moor signs every request)"
-            raise ConfigurationError(msg)
-        if url.scheme not in ("http", "https") or not url.host:
-            msg = f"base_url must be an http:// or https:// URL with a host, got {base_url!r}"
-            raise ConfigurationError(msg)
-        if url.query_string or url.fragment or "?" in base_url or "#" in base_url:
-            msg = (
-                f"base_url must have no query or fragment (paths are added to it), got {base_url!r}"
+            # The V7 API authenticates by signature.
+            return ConfigurationError(
+                "base_url must not carry a user or password (7moor signs every request)"
             )
-            raise ConfigurationError(msg)
+        if url.scheme not in ("http", "https") or not url.host:
+            return ConfigurationError(
+                f"base_url must be an http:// or https:// URL with a host, got {shown!r}"
+            )
+        if url.query_string or url.fragment or "?" in base_url or "#" in base_url:
+            return ConfigurationError(
+                f"base_url must have no query or fragment (paths are added to it), got {shown!r}"
+            )
         # Both raise on a host that cannot be sent (a label over 63 characters, a bad
         # punycode label): better here than at the first call.
         url.host.encode("idna")
         return str(url).rstrip("/")
-    except (TypeError, ValueError) as exc:  # UnicodeError is a ValueError
-        if isinstance(exc, ConfigurationError):
-            raise
-        msg = f"base_url is not a valid URL: {base_url!r}"
-        raise ConfigurationError(msg) from exc
+    except (TypeError, ValueError):  # UnicodeError is a ValueError
+        # yarl's error is not kept: its frames hold the URL.
+        return ConfigurationError(f"base_url is not a valid URL: {shown!r}")
 
 
 # Deeper than any V7 body: past it, a body is a mistake (or a cycle) to refuse plainly,
@@ -282,6 +300,55 @@ def _check_path(path: object) -> str:
             msg = f"path must not have '.' or '..' segments, got {path!r}"
             raise ConfigurationError(msg)
     return path
+
+
+_MOOR7: Final = os.path.dirname(os.path.abspath(__file__))
+
+
+def _unchain(error: BaseException) -> None:
+    """Cut every link of *error*'s chain to an exception, not moor7's, that was raised
+    within moor7 (its traceback passes a frame of moor7's): its frames may hold the
+    request's headers or the answer.
+
+    moor7 raises its errors unchained already (see _transport.py); this catches what
+    Python adds by itself. On 3.10, a coroutine that asyncio's pure-Python Task
+    resumes with ``throw()`` (pytest-asyncio's runner, ``asyncio.tasks._PyTask``) sees
+    that exception as still being handled after its ``except`` clause has ended, and
+    every ``raise`` in the step chains it as ``__context__``. An exception of the
+    caller's own, raised outside moor7 (the call made inside an ``except``), is kept.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while isinstance(current, Moor7Error) and id(current) not in seen:
+        seen.add(id(current))
+        for link in ("__cause__", "__context__"):
+            linked = getattr(current, link)
+            if linked is not None and not isinstance(linked, Moor7Error) and _from_moor7(linked):
+                setattr(current, link, None)
+        current = current.__cause__ or current.__context__
+
+
+def _from_moor7(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(_MOOR7):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _header_problem(headers: object) -> str | None:
+    """What is wrong with the headers a signer returned, in words that show no value."""
+    if not isinstance(headers, Mapping):
+        return f"the signer returned {type(headers).__name__}, not a mapping of headers"
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            return f"the signer returned a header that is not str -> str: {name!r}"
+        text = name + value
+        # Three plain substring tests: a third of the cost of any() over a generator.
+        if "\r" in text or "\n" in text or "\0" in text:
+            return f"the signer returned a header with a line break: {name!r}"
+    return None
 
 
 class AsyncClient(AsyncEndpoints):
@@ -363,11 +430,15 @@ class AsyncClient(AsyncEndpoints):
         # a crash reporter that records this frame's locals sees "<secret>".
         secret = None if secret_key is None else Secret(secret_key)
         del secret_key
+        # So are the proxy's URL and the gateway's, which may hold a password (refused).
+        proxy_url = None if proxy is None else Secret(proxy)
+        gateway_url = Secret(_resolve(base_url, "MOOR7_BASE_URL") or DEFAULT_BASE_URL)
+        del proxy, base_url
         if transport is None:
             transport = AiohttpTransport(
                 session,
                 max_response_size=max_response_size,
-                proxy=proxy,
+                proxy=revealed(proxy_url),
                 verify=verify,
                 max_connections=max_connections,
             )
@@ -375,7 +446,7 @@ class AsyncClient(AsyncEndpoints):
             msg = "pass session or transport, not both: the transport holds the session"
             raise ConfigurationError(msg)
         elif (
-            proxy is not None
+            proxy_url is not None
             or verify is not True
             or max_connections != DEFAULT_MAX_CONNECTIONS
             or max_response_size != DEFAULT_MAX_RESPONSE_SIZE
@@ -397,9 +468,7 @@ class AsyncClient(AsyncEndpoints):
                 f"got {type(limiter).__name__}"
             )
             raise ConfigurationError(msg)
-        self.base_url: str = _check_base_url(
-            _resolve(base_url, "MOOR7_BASE_URL") or DEFAULT_BASE_URL
-        )
+        self.base_url: str = _check_base_url(gateway_url)
         self.timeout: float | None = _default_timeout(timeout)
         self.deadline: float | None = _check_deadline(deadline)
         self.max_retries: int = _default_retries(max_retries)
@@ -628,8 +697,10 @@ class AsyncClient(AsyncEndpoints):
             self._calls.add(task)
         try:
             return decode(await self._send_handling_auth(request, call))
-        except _RequestError as exc:
-            exc.attempts = call.attempts
+        except Moor7Error as error:
+            if isinstance(error, _RequestError):
+                error.attempts = call.attempts
+            _unchain(error)
             raise
         except asyncio.CancelledError:
             if task is None or task not in self._cancelled_by_close:
@@ -728,7 +799,11 @@ class AsyncClient(AsyncEndpoints):
             # Signed inside the limiter, right before sending: a wait for a slot must not
             # age the timestamp, and each attempt needs a nonce of its own.
             signed_offset = getattr(self.signer, "clock_offset", 0.0)
+            # A mapping that never shows its m7-sign (SignedHeaders): until the gateway
+            # has read it, the signature authorises any call of the account, and this
+            # frame, the transport's and the caller's are what a crash reporter records.
             headers = await self._sign(request)
+            signed_at = headers.get("m7-timestamp", "")
             started = time.monotonic()
             if task is not None:
                 # From here until the answer is handled (the slot released, the account
@@ -737,9 +812,7 @@ class AsyncClient(AsyncEndpoints):
                 self._in_flight.add(task)
             call.attempts += 1
             try:
-                response = await self.transport.send(
-                    request, {**self._base_headers, **headers}, timeout
-                )
+                response = await self.transport.send(request, headers, timeout)
             except ConnectError as exc:
                 self._log(request, started, None, None, exc)
                 raise  # nothing was sent: call.sent stays as it was
@@ -754,7 +827,7 @@ class AsyncClient(AsyncEndpoints):
                 raise
             call.sent = True
         try:
-            envelope = self._parse(request, response, headers)
+            envelope = self._parse(request, response, signed_at)
         except Exception as exc:
             self._log(request, started, response.status, getattr(exc, "request_id", None), exc)
             await after_failure(
@@ -787,9 +860,7 @@ class AsyncClient(AsyncEndpoints):
         except asyncio.TimeoutError:
             raise call.deadline_error(request, "no quota slot freed before the deadline") from None
 
-    def _parse(
-        self, request: OutgoingRequest, response: HttpResponse, headers: Mapping[str, str]
-    ) -> Envelope:
+    def _parse(self, request: OutgoingRequest, response: HttpResponse, signed_at: str) -> Envelope:
         try:
             envelope = parse_response(
                 status=response.status,
@@ -801,29 +872,23 @@ class AsyncClient(AsyncEndpoints):
         except AuthenticationError as exc:
             # How far the gateway's clock is from the timestamp we signed with: a
             # rejection for an expired timestamp says nothing more precise.
-            sent = headers.get("m7-timestamp", "")
-            if exc.clock_skew is not None and sent.isascii() and sent.isdigit():
-                exc.clock_skew = clock_skew_seconds(response.headers, now=float(sent))
+            if exc.clock_skew is not None and signed_at.isascii() and signed_at.isdigit():
+                exc.clock_skew = clock_skew_seconds(response.headers, now=float(signed_at))
             raise
         return envelope
 
-    async def _sign(self, request: OutgoingRequest) -> Mapping[str, str]:
-        headers = self.signer.sign(request)
-        if inspect.isawaitable(headers):
-            headers = await headers
-        if not isinstance(headers, Mapping):
-            msg = f"the signer returned {type(headers).__name__}, not a mapping of headers"
-            raise ConfigurationError(msg)
-        for name, value in headers.items():
-            if not isinstance(name, str) or not isinstance(value, str):
-                msg = f"the signer returned a header that is not str -> str: {name!r}"
-                raise ConfigurationError(msg)
-            text = name + value
-            # Three plain substring tests: a third of the cost of any() over a generator.
-            if "\r" in text or "\n" in text or "\0" in text:
-                msg = f"the signer returned a header with a line break: {name!r}"
-                raise ConfigurationError(msg)
-        return headers
+    async def _sign(self, request: OutgoingRequest) -> SignedHeaders:
+        """The attempt's headers: the signer's, checked, over the client's own."""
+        signed = self.signer.sign(request)
+        if inspect.isawaitable(signed):
+            signed = await signed
+        problem = _header_problem(signed)
+        if problem is None:
+            return SignedHeaders({**self._base_headers, **signed})
+        # Raised with the headers out of this frame: a signature that was never sent is
+        # a live credential, and a crash reporter records this frame's locals.
+        del signed
+        raise ConfigurationError(problem)
 
     def _log(
         self,

@@ -31,6 +31,7 @@ from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._models import CHINA_STANDARD_TIME, WIRE_NAMES, ResultList
+from ._reprs import tolerant_repr
 
 if typing.TYPE_CHECKING:
     from ._fastpath import FastPath
@@ -56,6 +57,7 @@ _DECIMAL = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?")
 _GATEWAY_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
+@tolerant_repr
 @attrs.frozen
 class Rule:
     """What a hook that a rule made does, for ``_fastpath.py`` to compile the same.
@@ -649,3 +651,47 @@ def _describe(exc: BaseException, type_: Any) -> str:
 def describe_error(exc: BaseException) -> str:
     """One line naming each problem :func:`structure` found, and where."""
     return "; ".join(cattrs.transform_error(exc, format_exception=_describe))
+
+
+def failing_records(exc: BaseException, data: Any) -> list[Any]:
+    """The records of *data* where :func:`structure` found the problems of *exc*: the
+    JSON object holding each field that failed, or the value itself where an object was
+    due; each once, in the order found.
+
+    It follows cattrs' own notes (an attribute's name, a list's index) down *data*, by
+    the wire names of the models.
+    """
+    found: dict[int, Any] = {}
+
+    def follow(error: BaseException, value: Any) -> None:
+        if isinstance(error, cattrs.ClassValidationError):
+            for inner in error.exceptions:
+                name = next(
+                    (n.name for n in getattr(inner, "__notes__", ()) if hasattr(n, "name")), None
+                )
+                if name is None or not _nested(inner):
+                    found.setdefault(id(value), value)  # a field of this record failed
+                    continue
+                wire = _wire_name(error.cl, name)
+                path = wire if isinstance(wire, tuple) else (wire,)
+                follow(inner, _dig(value, path))
+        elif isinstance(error, IterableValidationError):
+            for inner in error.exceptions:
+                index = next(
+                    (n.index for n in getattr(inner, "__notes__", ()) if hasattr(n, "index")),
+                    None,
+                )
+                item = value[index] if isinstance(value, list) and index is not None else value
+                if _nested(inner):
+                    follow(inner, item)
+                else:
+                    found.setdefault(id(item), item)  # an item that is no record at all
+        else:
+            found.setdefault(id(value), value)
+
+    follow(exc, data)
+    return list(found.values())
+
+
+def _nested(error: BaseException) -> bool:
+    return isinstance(error, (cattrs.ClassValidationError, IterableValidationError))

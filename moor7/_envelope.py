@@ -26,10 +26,12 @@ from typing import Any
 import attrs
 
 from ._json import loads  # json.loads, or orjson where installed (moor7[speedups])
+from ._reprs import tolerant_repr
 from ._signing import redact_url
 from .exceptions import (
     APIError,
     AuthenticationError,
+    InvalidResponseError,
     RateLimitError,
     ResponseDecodeError,
     ServerError,
@@ -52,11 +54,13 @@ _AUTH_WORDS = re.compile(
 )
 
 
+@tolerant_repr
 @attrs.frozen
 class Envelope:
-    """A successful answer, unwrapped."""
+    """A successful answer, unwrapped. Its ``repr()`` leaves out ``data``, which may
+    hold SIP passwords and customers' data."""
 
-    data: Any
+    data: Any = attrs.field(repr=False)
     code: str | None
     message: str | None
     request_id: str | None
@@ -170,12 +174,27 @@ def parse_response(
     *, status: int, reason: str | None, headers: Mapping[str, str], body: bytes, path: str
 ) -> Envelope:
     """Unwrap a good answer, or raise the :mod:`moor7.exceptions` error it amounts to."""
+    outcome = _unwrap(status=status, reason=reason, headers=headers, body=body, path=path)
+    if isinstance(outcome, Envelope):
+        return outcome
+    # Raised from here, with the answer out of this frame: the frames that parsed it
+    # (the document, SIP passwords and the echo of our signature among it) are gone,
+    # and a crash reporter records the locals of every frame the error passes (and
+    # walks a mapping: a Location header may carry a password).
+    del body, headers
+    raise outcome
+
+
+def _unwrap(
+    *, status: int, reason: str | None, headers: Mapping[str, str], body: bytes, path: str
+) -> Envelope | APIError | InvalidResponseError:
+    """The good answer unwrapped, or the error it amounts to."""
     if 300 <= status < 400:
         # Never followed (the signature covers no URL, and a redirect to another host
         # would take the headers along): the base_url is wrong, often http:// for https://.
         # A Location may carry a user and password: never repeated in an error.
         location = redact_url(headers.get("Location", ""))[:200]
-        raise APIError(
+        return APIError(
             f"the gateway answered with a redirect (HTTP {status}) to {location or '?'}: "
             "check base_url",
             path=path,
@@ -196,7 +215,7 @@ def parse_response(
     if not is_envelope:
         if status >= 400:
             # A proxy's HTML error page, or an empty 5xx: the status is all we have.
-            raise _error(
+            return _error(
                 status=status,
                 code=None,
                 message=f"HTTP {status} {reason or ''}".strip(),
@@ -213,7 +232,7 @@ def parse_response(
                 else "JSON that is not 7moor's envelope"
             )
         )
-        raise ResponseDecodeError(
+        return ResponseDecodeError(
             f"the gateway answered with {what}",
             path=path,
             status=status,
@@ -237,7 +256,7 @@ def parse_response(
             status=status,
             path=path,
         )
-    raise _error(
+    return _error(
         status=status,
         code=code,
         message=message or f"the gateway reported a failure (HTTP {status})",

@@ -241,7 +241,9 @@ class LocalLimiter:
         _ALL_LOCAL_LIMITERS.add(self)
 
     def __repr__(self) -> str:
-        return f"LocalLimiter(max_calls={self.max_calls}, period={self.period})"
+        # getattr: a half-built limiter (its __init__ raised) must still show itself.
+        max_calls, period = getattr(self, "max_calls", None), getattr(self, "period", None)
+        return f"LocalLimiter(max_calls={max_calls}, period={period})"
 
     def calls_in_window(self, account: str) -> int:
         """How many of *account*'s calls hold a slot now (in flight or recently done)."""

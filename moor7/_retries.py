@@ -46,6 +46,7 @@ import attrs
 
 from ._endpoints import CallKind
 from ._limits import Limiter
+from ._reprs import tolerant_repr
 from ._signing import HmacSigner, OutgoingRequest, Signer
 from .exceptions import (
     CLOCK_SKEW_NOTICE,
@@ -173,6 +174,7 @@ def backoff(failures: int, initial: float, maximum: float) -> float:
     return float(min(maximum, initial * 2 ** (failures - 1) + jitter))
 
 
+@tolerant_repr
 @attrs.define
 class Call:
     """One call's retry budget and deadline, consulted after each failed attempt.

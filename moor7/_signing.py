@@ -22,16 +22,27 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, ItemsView, Iterator, KeysView, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from ._reprs import MASK, is_secret_field, tolerant_repr
 from .exceptions import ConfigurationError
 
-__all__ = ["HmacSigner", "OutgoingRequest", "Secret", "Signer", "check_appkey", "redact_url"]
+__all__ = [
+    "HmacSigner",
+    "OutgoingRequest",
+    "Secret",
+    "SignedHeaders",
+    "Signer",
+    "check_appkey",
+    "redact_url",
+    "revealed",
+]
 
 
+@tolerant_repr
 @attrs.frozen
 class OutgoingRequest:
     """The request a signer is asked to sign, exactly as it is about to be sent.
@@ -119,6 +130,66 @@ class Secret:
         """The secret's UTF-8 bytes."""
         assert isinstance(self._value, str)  # problem() said so
         return self._value.encode()
+
+    def reveal(self) -> Any:
+        """The value itself: for the one call that needs it, never kept in a local."""
+        return self._value
+
+
+def revealed(secret: Secret | None) -> Any:
+    """``secret.reveal()``, or ``None``."""
+    return None if secret is None else secret.reveal()
+
+
+class SignedHeaders(Mapping[str, str]):
+    """The headers of one signed attempt, as a transport receives them: a read-only
+    mapping that never shows its signature.
+
+    Until the gateway has read it, an attempt's ``m7-sign`` is a credential: the
+    signature covers neither the path nor the body, so for five minutes it authorises
+    any call of the account. So the mapping's ``repr()`` (what a crash reporter records
+    of a frame local) masks every secret header, sentry-sdk is asked for that ``repr()``
+    instead of walking the mapping (``__sentry_repr__``), and it is never pickled.
+    ``dict(headers)`` is a plain copy, for a transport that needs one.
+    """
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = dict(headers)
+
+    def __getitem__(self, name: str) -> str:
+        return self._headers[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers)
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._headers
+
+    # The dict's own views: aiohttp copies the headers through items() on every request.
+    def keys(self) -> KeysView[str]:
+        return self._headers.keys()
+
+    def items(self) -> ItemsView[str, str]:
+        return self._headers.items()
+
+    def __repr__(self) -> str:
+        headers = getattr(self, "_headers", {})  # {} on a half-built one
+        shown = {name: MASK if is_secret_field(name) else value for name, value in headers.items()}
+        return f"SignedHeaders({shown!r})"
+
+    __str__ = __repr__
+
+    def __sentry_repr__(self) -> str:
+        return repr(self)
+
+    def __reduce__(self) -> Any:
+        msg = "signed headers are not pickled (the signature is a credential): copy them"
+        raise TypeError(msg)
 
 
 def redact_url(url: str) -> str:

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from ._client import AsyncClient, resolve_credentials
 from ._endpoints import USE_CLIENT_DEFAULT, UseClientDefault
 from ._limits import Limiter
-from ._signing import HmacSigner, Secret, Signer
+from ._signing import HmacSigner, Secret, Signer, revealed
 from ._sync_methods import SyncEndpoints
 from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_SIZE, AiohttpTransport
 from .exceptions import ClientClosedError, UsageError
@@ -252,10 +252,15 @@ class Client(SyncEndpoints):
         # secret in clear, as a functools.partial of the arguments would.
         secret = None if secret_key is None else Secret(secret_key)
         del secret_key
+        # So are the proxy's URL and the gateway's, which may hold a password (refused):
+        # kept wrapped in the settings.
+        proxy_url = None if proxy is None else Secret(proxy)
+        gateway_url = None if base_url is None else Secret(base_url)
+        del proxy, base_url
         # Built here, in the caller's thread, so that bad arguments fail at the call
         # site; the AsyncClient binds to the background loop only on its first call.
         self._settings: dict[str, Any] = {
-            "base_url": base_url,
+            "base_url": gateway_url,
             "limiter": limiter,
             "timeout": timeout,
             "deadline": deadline,
@@ -263,12 +268,14 @@ class Client(SyncEndpoints):
             "backoff_initial": backoff_initial,
             "backoff_max": backoff_max,
             "max_response_size": max_response_size,
-            "proxy": proxy,
+            "proxy": proxy_url,
             "verify": verify,
             "max_connections": max_connections,
         }
         self._async_client = AsyncClient(
-            appkey, signer=resolve_credentials(appkey, secret, signer)[1], **self._settings
+            appkey,
+            signer=resolve_credentials(appkey, secret, signer)[1],
+            **{**self._settings, "proxy": revealed(proxy_url), "base_url": revealed(gateway_url)},
         )
         # As read now: a client made again after a fork keeps them, whatever the
         # environment says by then.
@@ -287,15 +294,20 @@ class Client(SyncEndpoints):
         if isinstance(signer, HmacSigner):
             signer = signer._forked()  # its lock may have been held at the fork
         settings = dict(self._settings)
+        del settings["base_url"]  # wrapped there; the URL the first client checked is below
         transport = AiohttpTransport(
             max_response_size=settings.pop("max_response_size"),
-            proxy=settings.pop("proxy"),
+            proxy=revealed(settings.pop("proxy")),
             verify=settings.pop("verify"),
             max_connections=settings.pop("max_connections"),
             _at_exit=at_exit,
         )
         return AsyncClient(
-            self._async_client.appkey, signer=signer, transport=transport, **settings
+            self._async_client.appkey,
+            signer=signer,
+            transport=transport,
+            base_url=self._async_client.base_url,
+            **settings,
         )
 
     def __repr__(self) -> str:

@@ -20,11 +20,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import os
+import select
 import socket
 import ssl
 import urllib.request
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import aiohttp
 import aiohttp.abc
@@ -33,11 +36,13 @@ import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._arguments import whole_number
-from ._signing import OutgoingRequest, redact_url
+from ._reprs import MASK, is_secret_field, tolerant_repr
+from ._signing import OutgoingRequest, Secret, redact_url
 from .exceptions import (
     ClientClosedError,
     ConfigurationError,
     ConnectError,
+    Moor7Error,
     NetworkError,
     RequestTimeout,
     ResponseDecodeError,
@@ -70,9 +75,12 @@ def _headers(value: Mapping[str, str]) -> CIMultiDictProxy[str]:
     return CIMultiDictProxy(CIMultiDict(value))
 
 
+@tolerant_repr
 @attrs.frozen(init=False)
 class HttpResponse:
     """One HTTP answer, read whole.
+
+    Its ``repr()`` shows no body, no secret header and no URL's password.
 
     Attributes:
         status: The HTTP status code.
@@ -82,7 +90,7 @@ class HttpResponse:
     """
 
     status: int
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = attrs.field(repr=lambda h: _shown_headers(h))
     body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
     reason: str | None
 
@@ -97,12 +105,23 @@ class HttpResponse:
         self.__attrs_init__(status, _headers({} if headers is None else headers), body, reason)
 
 
+def _shown_headers(headers: Mapping[str, str]) -> str:
+    # A Location may carry a user and password; a Set-Cookie or an echo, a secret.
+    shown = {
+        name: MASK if is_secret_field(name) or name.lower() == "set-cookie" else redact_url(value)
+        for name, value in headers.items()
+    }
+    return repr(shown)
+
+
 @runtime_checkable
 class Transport(Protocol):
     """Sends one signed attempt and returns the gateway's answer.
 
     ``headers`` are the complete request headers (the signature among them): a
-    transport must not log them.
+    transport must not log them. moor7 passes a read-only mapping whose ``repr()``
+    masks the signature; ``dict(headers)`` is a plain copy (keep it out of anything
+    logged or reported).
     """
 
     async def send(
@@ -150,6 +169,10 @@ class AiohttpTransport:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         _at_exit: bool = False,
     ) -> None:
+        # Wrapped at once and the plain URL dropped: it may hold a password, and a crash
+        # reporter records this frame's locals if anything below raises.
+        proxy_url = None if proxy is None else Secret(proxy)
+        del proxy
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             msg = f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
             raise ConfigurationError(msg)
@@ -163,7 +186,7 @@ class AiohttpTransport:
             raise ConfigurationError(msg)
         self.max_response_size: int = whole_number("max_response_size", max_response_size, least=1)
         self.max_connections: int = whole_number("max_connections", max_connections, least=1)
-        self._proxy = _check_proxy(proxy)
+        self._proxy = _check_proxy(proxy_url)
         self._verify = verify
         # At interpreter exit no executor takes work ("cannot schedule new futures after
         # interpreter shutdown"), and aiohttp resolves names and reads the environment's
@@ -210,7 +233,7 @@ class AiohttpTransport:
             # environment's proxies and ~/.netrc on every request, the second through the
             # executor (a thread hop, about a millisecond a call, and refused at exit).
             # The proxies are read here instead, once per host (_proxy_for).
-            connector = aiohttp.TCPConnector(
+            connector = _Connector(
                 limit=self.max_connections,
                 ssl=self._verify,
                 resolver=_InlineResolver() if self._at_exit else None,
@@ -240,8 +263,12 @@ class AiohttpTransport:
         async for chunk in response.content.iter_chunked(_CHUNK):
             body += chunk
             if len(body) > limit:
-                raise self._too_large(request, response)
-        return bytes(body)
+                break
+        else:
+            return bytes(body)
+        # Raised with the answer out of this frame: a crash reporter records its locals.
+        del body, chunk
+        raise self._too_large(request, response)
 
     def _too_large(
         self, request: OutgoingRequest, response: aiohttp.ClientResponse
@@ -294,44 +321,132 @@ class AiohttpTransport:
                     body=body,
                     reason=response.reason,
                 )
-        except asyncio.TimeoutError as exc:
-            msg = f"no complete answer within {timeout}s"
-            raise RequestTimeout(msg, path=request.path) from exc
-        except aiohttp.InvalidURL as exc:
+        except (asyncio.TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
+            failure = self._failure(request, exc, timeout, session)
+        # Raised here, out of the except clause, so not chained to aiohttp's exception:
+        # the frames of its traceback hold the request (its headers, with a signature
+        # the gateway may never have read, so a live credential) and the proxy's
+        # password, and a crash reporter records every frame of the chain. The message
+        # says what aiohttp reported, as far as it is safe to repeat.
+        raise failure
+
+    def _failure(
+        self,
+        request: OutgoingRequest,
+        exc: BaseException,
+        timeout: float | None,
+        session: aiohttp.ClientSession,
+    ) -> Moor7Error:
+        """The moor7 error that aiohttp's *exc* amounts to."""
+        if isinstance(exc, asyncio.TimeoutError):
+            return RequestTimeout(f"no complete answer within {timeout}s", path=request.path)
+        if isinstance(exc, aiohttp.InvalidURL):
             # A ClientError, but no retry can fix it: say so, once.
-            msg = f"the URL cannot be requested: {request.url!r}"
-            raise ConfigurationError(msg) from exc
-        except RuntimeError as exc:
+            return ConfigurationError(f"the URL cannot be requested: {request.url!r}")
+        if isinstance(exc, RuntimeError):
             # aiohttp's "Session is closed" / "Event loop is closed".
             if self._closed or session.closed:
                 msg = "the client (or its session) was closed while the call was in flight"
-                raise ClientClosedError(msg) from exc
-            msg = f"the HTTP session cannot be used: {exc}"
-            raise UsageError(msg) from exc
-        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
+                return ClientClosedError(msg)
+            return UsageError(f"the HTTP session cannot be used: {exc}")
+        if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
             # Nothing was sent, but no retry can fix it (each would take a slot of the
             # quota): a CA bundle (verify=), a proxy that intercepts TLS, a wrong host.
-            msg = (
+            return ConfigurationError(
                 f"the gateway's TLS certificate or handshake failed: {type(exc).__name__}: "
                 f"{exc} (see verify=)"
             )
-            raise ConfigurationError(msg) from exc
-        except aiohttp.ClientConnectorError as exc:
+        if self._closed:
+            return ClientClosedError("the client was closed while the call was in flight")
+        if isinstance(exc, aiohttp.ClientConnectorError):
             # No connection was made (refused, unreachable, DNS): nothing was sent. The
             # error names the host and port only, so its text is safe to keep.
-            if self._closed:
-                msg = "the client was closed while the call was in flight"
-                raise ClientClosedError(msg) from exc
             msg = f"could not connect to the gateway: {type(exc).__name__}: {exc}"
-            raise ConnectError(msg, path=request.path) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            if self._closed:
-                msg = "the client was closed while the call was in flight"
-                raise ClientClosedError(msg) from exc
-            # aiohttp's parser errors quote the bytes that broke them (a proxy may echo
-            # our headers, the signature among them): only the error's type is kept.
-            msg = f"connection to the gateway failed: {type(exc).__name__}"
-            raise NetworkError(msg, path=request.path) from exc
+            return ConnectError(msg, path=request.path)
+        if _unwritten(exc):
+            # A pooled connection the gateway closed just before the request could be
+            # written: aiohttp refused to write to it, so nothing was sent.
+            msg = (
+                "the gateway closed the connection before the request was written: "
+                f"{type(exc).__name__}"
+            )
+            return ConnectError(msg, path=request.path)
+        # aiohttp's parser errors quote the bytes that broke them (a proxy may echo our
+        # headers, the signature among them): only the error's type is kept, and what
+        # the operating system said, if it said anything.
+        errno = getattr(exc, "errno", None)
+        reason = f" ({os.strerror(errno)})" if isinstance(errno, int) else ""
+        msg = f"connection to the gateway failed: {type(exc).__name__}{reason}"
+        return NetworkError(msg, path=request.path)
+
+
+def _unwritten(exc: BaseException) -> bool:
+    """Whether *exc* says that aiohttp did not write the request: it refuses to write to
+    a connection it knows is closing, and a moor7 body (one ``bytes``) goes in the same
+    write as the headers. aiohttp before 3.10 writes the headers first: there, at most
+    the headers went, and no gateway acts on a POST without its body."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionResetError) and str(current) == _REFUSED_WRITE:
+            return True
+        todo += [current.__cause__, current.__context__]
+    return False
+
+
+# What aiohttp's StreamWriter raises (a ConnectionResetError) instead of writing to a
+# transport that is closing; tests/test_keepalive.py pins it against the aiohttp installed.
+_REFUSED_WRITE: Final = "Cannot write to closing transport"
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's connector, except that it never hands out a pooled connection that the
+    server has closed while it sat idle.
+
+    aiohttp drops a pooled connection once its event loop has seen the server close it;
+    a close still unread by the loop (the server's keep-alive timeout ran out a moment
+    ago) would take the next request into a socket nobody reads, and that request would
+    fail as "the gateway may have acted" although the gateway never saw it. An idle
+    HTTP/1.1 connection has nothing to read; one that has (the server's FIN, a reset,
+    a TLS close_notify) is closed here, and another is taken, as urllib3 does.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # The connections handed out before: only those can have gone stale in the pool.
+        self._handed_out: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    async def connect(self, *args: Any, **kwargs: Any) -> aiohttp.connector.Connection:
+        while True:
+            connection = await super().connect(*args, **kwargs)
+            protocol = connection.protocol
+            if protocol not in self._handed_out:
+                self._handed_out.add(protocol)
+                return connection
+            if not _closed_by_server(connection.transport):
+                return connection
+            connection.close()  # each turn takes one stale connection out of the pool
+
+
+def _closed_by_server(transport: asyncio.Transport | None) -> bool:
+    """Whether an idle connection has something to read, so is closed or broken."""
+    if transport is None or transport.is_closing():
+        return True
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False  # not a socket: nothing to ask
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock.fileno(), select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([sock.fileno()], [], [], 0)[0])  # Windows
+    except (OSError, ValueError):
+        return True  # a socket that cannot be asked cannot be trusted either
 
 
 class _InlineResolver(aiohttp.abc.AbstractResolver):
@@ -366,21 +481,26 @@ def _environment_proxy(url: str) -> str | None:
     return urllib.request.getproxies().get(parsed.scheme)
 
 
-def _check_proxy(proxy: object) -> str | None:
+def _check_proxy(proxy: Secret | None) -> str | None:
+    """The proxy URL, checked; raised about from a frame that holds it only wrapped."""
     if proxy is None:
         return None
+    problem = _proxy_problem(proxy.reveal())
+    if problem is not None:
+        raise ConfigurationError(problem)
+    return proxy.reveal()  # type: ignore[no-any-return]  # a str: _proxy_problem said so
+
+
+def _proxy_problem(proxy: object) -> str | None:
     if not isinstance(proxy, str):
-        msg = f"proxy must be a URL string, got {type(proxy).__name__}"
-        raise ConfigurationError(msg)
+        return f"proxy must be a URL string, got {type(proxy).__name__}"
     try:
         url = yarl.URL(proxy)
     except (TypeError, ValueError):
-        msg = "proxy is not a valid URL"  # not quoted: it may hold a password
-        raise ConfigurationError(msg) from None
+        return "proxy is not a valid URL"  # not quoted: it may hold a password
     if url.scheme not in ("http", "https") or not url.host:
-        msg = f"proxy must be an http:// or https:// URL with a host, got {redact_url(proxy)!r}"
-        raise ConfigurationError(msg)
-    return proxy
+        return f"proxy must be an http:// or https:// URL with a host, got {redact_url(proxy)!r}"
+    return None
 
 
 Handler = Callable[[OutgoingRequest, Mapping[str, str]], "HttpResponse | Awaitable[HttpResponse]"]

@@ -24,9 +24,16 @@ The hierarchy::
 Every exception raised while a request is in flight carries the request ``path``, and,
 once the gateway answered, the HTTP ``status`` and the ``request_id`` that 7moor support
 asks for; raised by a call, it says how many ``attempts`` were sent, retries included.
-The underlying aiohttp/json/cattrs exception, if any, is kept as ``__cause__``. No
-exception's ``str()`` or ``repr()`` contains the secret key, a signature or a response
-body.
+No exception's ``str()`` or ``repr()`` contains the secret key, a signature or a
+response body, and both print on any stream that can write the gateway's own text:
+what the gateway sent that no stream can print (a lone surrogate, a control character)
+is escaped.
+
+Nothing a crash reporter records of them holds a secret either. The errors of a request
+carry no ``__cause__`` or ``__context__`` where the underlying exception's frames would
+hold the request's signature (aiohttp's) or the answer's data (the JSON parser's,
+cattrs'): the message names the underlying error instead. What an error keeps of an
+answer for debugging (``body``, ``records``) has its secret fields masked.
 
 What is retried depends on the call's kind (:class:`~moor7.CallKind`): a query after
 transport errors, server errors and rate-limit errors; an action, which changes state at
@@ -37,6 +44,8 @@ or an authentication rejection). What reaches you has exhausted its retries.
 from __future__ import annotations
 
 from typing import Any
+
+from ._reprs import masked, masked_body, printable
 
 __all__ = [
     "APIError",
@@ -67,6 +76,10 @@ CLOCK_SKEW_NOTICE = 60.0
 
 class Moor7Error(Exception):
     """Base class of every error moor7 raises."""
+
+    def __str__(self) -> str:
+        # Printable on any stream: a message may quote the gateway, or the OS.
+        return printable(super().__str__())
 
 
 class ConfigurationError(Moor7Error, ValueError):
@@ -115,6 +128,9 @@ class _RequestError(Moor7Error):
         status: int | None = None,
         request_id: str | None = None,
     ) -> None:
+        # Escaped once, here: the gateway's message may hold what no stream can print
+        # (a lone surrogate raises UnicodeEncodeError in print(), even to UTF-8).
+        message = printable(message) if isinstance(message, str) else message
         super().__init__(message)
         self.message = message
         self.path = path
@@ -126,7 +142,10 @@ class _RequestError(Moor7Error):
         return {"path": self.path, "status": self.status, "request_id": self.request_id}
 
     def __str__(self) -> str:
-        context = {**self._context(), "attempts": self.attempts}
+        try:
+            context = {**self._context(), "attempts": self.attempts}
+        except AttributeError:  # half-built: its __init__ has not finished
+            return super().__str__()
         parts = [f"{k}={v!r}" for k, v in context.items() if v is not None]
         return f"{self.message} ({', '.join(parts)})" if parts else self.message
 
@@ -259,9 +278,10 @@ class AuthenticationError(APIError):
 
     def __str__(self) -> str:
         text = super().__str__()
-        if self.clock_skew is not None and abs(self.clock_skew) >= CLOCK_SKEW_NOTICE:
-            where = "behind" if self.clock_skew > 0 else "ahead of"
-            text += f"; this host's clock is {abs(self.clock_skew):.0f}s {where} the gateway's"
+        skew = getattr(self, "clock_skew", None)  # None on a half-built one
+        if skew is not None and abs(skew) >= CLOCK_SKEW_NOTICE:
+            where = "behind" if skew > 0 else "ahead of"
+            text += f"; this host's clock is {abs(skew):.0f}s {where} the gateway's"
         return text
 
     def _init_kwargs(self) -> dict[str, Any]:
@@ -300,9 +320,10 @@ class InvalidResponseError(_RequestError):
     """The gateway answered, but not with anything we can use.
 
     Attributes:
-        body: Up to the first 4 KiB of the raw body, for debugging. It is never part of
-            ``str()`` because the gateway echoes request headers (the signature
-            among them) in its answers.
+        body: Up to the first 4 KiB of the raw body, for debugging, with the value of
+            every field named like a secret masked (``"password": "***"``, the
+            ``m7-sign`` of the gateway's echo of the request's headers): in JSON, JSON
+            cut short, or a form. It is never part of ``str()``.
     """
 
     def __init__(
@@ -315,7 +336,8 @@ class InvalidResponseError(_RequestError):
         body: bytes = b"",
     ) -> None:
         super().__init__(message, path=path, status=status, request_id=request_id)
-        self.body: bytes = body[:4096]
+        # Cut first: a value cut short is masked to the end, and 4 KiB are quick to scan.
+        self.body: bytes = masked_body(body[:4096])
 
     def _init_kwargs(self) -> dict[str, Any]:
         return {**self._context(), "body": self.body}
@@ -328,5 +350,28 @@ class ResponseDecodeError(InvalidResponseError):
 class ResponseShapeError(InvalidResponseError):
     """The envelope is fine but its ``data`` does not fit the model.
 
-    The message says which field failed and why.
+    The message says which field failed and why (``expected an integer, got dict @
+    $.sip_numbers[1].register_status``), naming the type of what came, never its value.
+
+    Attributes:
+        records: The records of ``data`` that did not fit, as the gateway sent them
+            (wire names), with every field named like a secret masked (``"password":
+            "***"``): the JSON object that holds each field that failed, or the value
+            itself where an object was due. Plain ``dict`` and ``list`` copies.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        body: bytes = b"",
+        records: list[Any] | None = None,
+    ) -> None:
+        super().__init__(message, path=path, status=status, request_id=request_id, body=body)
+        self.records: list[Any] = masked(records or [])
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {**super()._init_kwargs(), "records": self.records}

@@ -14,7 +14,6 @@ from typing import Any
 
 import aiohttp
 import attrs
-import cattrs
 import pytest
 
 import moor7
@@ -303,7 +302,9 @@ class TestBadAnswers:
         error = excinfo.value
         assert "$.display_numbers[0].number" in str(error)
         assert error.request_id == gateway.calls[0].request_id
-        assert isinstance(error.__cause__, cattrs.BaseValidationError)
+        # Not chained to cattrs' error, whose frames hold the records (SIP passwords).
+        assert error.__cause__ is None
+        assert error.__context__ is None
 
     async def test_groups_that_are_not_a_list(
         self, client: moor7.AsyncClient, gateway: FakeGateway
@@ -323,7 +324,7 @@ class TestTransport:
         with pytest.raises(moor7.RequestTimeout) as excinfo:
             await client.get_number_pool(timeout=0.2, max_retries=0)
         assert loop.time() - started < 1.5
-        assert isinstance(excinfo.value.__cause__, asyncio.TimeoutError)
+        assert excinfo.value.__cause__ is None  # aiohttp's frames hold the signature
         assert excinfo.value.path == NUMBER_PATH
 
     async def test_timeout_is_retried(
@@ -339,7 +340,8 @@ class TestTransport:
         gateway.fail_next(Fault.DROP)
         with pytest.raises(moor7.NetworkError) as excinfo:
             await client.get_number_pool(max_retries=0)
-        assert isinstance(excinfo.value.__cause__, aiohttp.ClientError)
+        assert excinfo.value.__cause__ is None  # aiohttp's frames hold the signature
+        assert "ServerDisconnectedError" in str(excinfo.value)
 
     async def test_dropped_connection_is_retried(
         self, client: moor7.AsyncClient, gateway: FakeGateway

@@ -23,7 +23,6 @@ import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
@@ -179,8 +178,18 @@ def budget(timeout: float) -> float:
     return timeout * ATTEMPTS + SLACK
 
 
+def detached(error: BaseException, *underlying: str) -> bool:
+    """Whether *error* is raised unchained (the frames of aiohttp's exception hold the
+    request's signature), naming one of the *underlying* exceptions in its message."""
+    return (
+        error.__cause__ is None
+        and error.__context__ is None
+        and any(name in str(error) for name in underlying)
+    )
+
+
 class TestConnectionDrops:
-    """The connection dies before a complete answer: NetworkError, retried, cause kept."""
+    """The connection dies before a complete answer: NetworkError, retried, named."""
 
     async def test_closed_right_after_accept(self, server: RawServer) -> None:
         async def close_at_once(
@@ -190,7 +199,7 @@ class TestConnectionDrops:
 
         error, elapsed = await fail(server, close_at_once)
         assert type(error) is moor7.NetworkError
-        assert isinstance(error.__cause__, aiohttp.ClientError)
+        assert detached(error, "ServerDisconnectedError", "ClientOSError")
         assert error.path == NUMBER_PATH
         assert error.status is None
         assert server.connections == ATTEMPTS
@@ -205,7 +214,7 @@ class TestConnectionDrops:
         error, elapsed = await fail(server, reset_at_once)
         assert type(error) is moor7.NetworkError
         # ECONNRESET or EPIPE, or "server disconnected", depending on when the RST lands.
-        assert isinstance(error.__cause__, (aiohttp.ClientError, OSError))
+        assert detached(error, "ServerDisconnectedError", "ClientOSError")
         assert server.connections == ATTEMPTS
         assert elapsed < budget(5.0)
 
@@ -218,7 +227,7 @@ class TestConnectionDrops:
 
         error, elapsed = await fail(server, read_then_reset)
         assert type(error) is moor7.NetworkError
-        assert isinstance(error.__cause__, (aiohttp.ClientError, OSError))
+        assert detached(error, "ServerDisconnectedError", "ClientOSError")
         assert len(server.requests) == ATTEMPTS
         assert elapsed < budget(5.0)
 
@@ -235,7 +244,7 @@ class TestConnectionDrops:
 
         error, elapsed = await fail(server, short_body)
         assert type(error) is moor7.NetworkError
-        assert isinstance(error.__cause__, aiohttp.ClientPayloadError)
+        assert detached(error, "ClientPayloadError")
         assert len(server.requests) == ATTEMPTS
         assert elapsed < budget(5.0)
 
@@ -253,7 +262,7 @@ class TestConnectionDrops:
 
         error, elapsed = await fail(server, cut_chunk)
         assert type(error) is moor7.NetworkError
-        assert isinstance(error.__cause__, aiohttp.ClientPayloadError)
+        assert detached(error, "ClientPayloadError")
         assert len(server.requests) == ATTEMPTS
         assert elapsed < budget(5.0)
 
@@ -272,7 +281,8 @@ class TestSilence:
 
         error, elapsed = await fail(server, never_answer, timeout=self.TIMEOUT)
         assert type(error) is moor7.RequestTimeout
-        assert isinstance(error.__cause__, asyncio.TimeoutError)
+        assert error.__cause__ is None
+        assert error.__context__ is None
         assert len(server.requests) == ATTEMPTS
         # Each attempt really waited its timeout, and the whole call no more than the budget.
         assert self.TIMEOUT * ATTEMPTS * 0.8 <= elapsed < budget(self.TIMEOUT)
@@ -307,7 +317,7 @@ class TestNotHttp:
 
         error, elapsed = await fail(server, ssh_banner)
         assert type(error) is moor7.NetworkError
-        assert isinstance(error.__cause__, aiohttp.ClientResponseError)
+        assert detached(error, "ClientResponseError")
         assert len(server.requests) == ATTEMPTS
         assert elapsed < budget(5.0)
 

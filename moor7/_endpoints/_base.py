@@ -18,6 +18,7 @@ from moor7._arguments import choice
 from moor7._envelope import Envelope
 from moor7._models import ActionResult, ResultList
 from moor7._models._base import printed_by_name
+from moor7._reprs import tolerant_repr
 from moor7.exceptions import ConfigurationError, ResponseShapeError
 
 __all__ = [
@@ -85,6 +86,7 @@ def kind_for(path: object, kind: CallKind | str | None) -> CallKind:
     return CallKind.ACTION if declared is None else declared
 
 
+@tolerant_repr
 @attrs.frozen
 class Endpoint(Generic[R]):
     """One endpoint: where it is, what kind of call it is, what its answer becomes.
@@ -176,34 +178,47 @@ def check_result_type(result_type: object) -> None:
 def _structure(envelope: Envelope, type_: Any, data_required: bool) -> Any:
     # Imported here: cattrs and the converter load with the first answer, not with
     # `import moor7` (and once imported, this is a dictionary lookup).
-    from moor7._convert import MissingRuleError, describe_error, structure, wire_keys
+    from moor7._convert import MissingRuleError, describe_error, failing_records, structure
 
-    data = envelope.data
-    if data_required and isinstance(data, Mapping) and attrs.has(type_):
-        expected = wire_keys(type_)
-        if not expected.intersection(data):
-            # An object with none of the fields (a number pool without any of its three
-            # lists) would decode to an empty result: a CRM syncing its numbers would
-            # conclude the account has none.
-            names = ", ".join(sorted(expected))
+    if data_required and isinstance(envelope.data, Mapping) and attrs.has(type_):
+        problem = _no_expected_field(envelope.data, type_)
+        if problem is not None:
             raise ResponseShapeError(
-                f"the answer's data holds none of the fields expected ({names})",
+                problem,
                 path=envelope.path,
                 status=envelope.status,
                 request_id=envelope.request_id,
+                records=[envelope.data],
             )
     try:
         return structure(envelope.data, type_)
     except MissingRuleError:
         raise  # our bug, not the gateway's: never blamed on the answer
     except Exception as exc:  # cattrs raises many types; each means "does not fit"
-        details = describe_error(exc)
-        raise ResponseShapeError(
-            f"the answer's data does not fit the model: {details}",
+        error = ResponseShapeError(
+            f"the answer's data does not fit the model: {describe_error(exc)}",
             path=envelope.path,
             status=envelope.status,
             request_id=envelope.request_id,
-        ) from exc
+            records=failing_records(exc, envelope.data),
+        )
+    # Raised here, out of the except clause, so not chained to the converter's error:
+    # its frames hold the records (every SIP password of the account, in a pool), and a
+    # crash reporter records every frame of the chain. The message says what failed
+    # and where; error.records holds the records, masked.
+    raise error
+
+
+def _no_expected_field(data: Mapping[str, Any], type_: Any) -> str | None:
+    from moor7._convert import wire_keys
+
+    expected = wire_keys(type_)
+    if expected.intersection(data):
+        return None
+    # An object with none of the fields (a number pool without any of its three lists)
+    # would decode to an empty result: a CRM syncing its numbers would conclude the
+    # account has none.
+    return f"the answer's data holds none of the fields expected ({', '.join(sorted(expected))})"
 
 
 class EndpointMethods:

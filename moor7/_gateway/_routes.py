@@ -31,6 +31,8 @@ from typing import Any, Final
 
 import attrs
 
+from moor7._reprs import tolerant_repr
+
 __all__ = [
     "GatewayError",
     "NO_DATA",
@@ -83,6 +85,7 @@ def bad_argument(field: str, reason: str) -> GatewayError:
     return GatewayError(f"参数错误 {field}: {reason}")
 
 
+@tolerant_repr
 @attrs.frozen
 class RouteRequest:
     """What a handler is given.
@@ -100,6 +103,7 @@ class RouteRequest:
     now: float
 
 
+@tolerant_repr
 @attrs.frozen
 class Route:
     """One endpoint: a path and the handler that answers it.

@@ -43,6 +43,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from moor7._reprs import tolerant_repr
 from moor7._samples import DEMO_APPKEY, DEMO_SECRET_KEY
 from moor7._signing import HmacSigner
 
@@ -105,6 +106,7 @@ class Fault(enum.Enum):
     AUTH_REJECT = "auth_reject"
 
 
+@tolerant_repr
 @attrs.frozen
 class ReceivedCall:
     """One request the gateway received, and how it was answered.
@@ -134,6 +136,7 @@ class ReceivedCall:
     received_at: float
 
 
+@tolerant_repr
 @attrs.define(eq=False)  # compared by identity: the queue removes this very entry
 class _Scripted:
     """A queued answer: either a fault or a raw response, for the next matching request."""
@@ -147,6 +150,7 @@ class _Scripted:
     headers: dict[str, str] = attrs.Factory(dict)
 
 
+@tolerant_repr
 @attrs.define
 class _Answer:
     """What the handler decided to send back."""
@@ -158,6 +162,7 @@ class _Answer:
     request_id: str | None = None
 
 
+@tolerant_repr
 @attrs.define
 class _Exchange:
     """What the envelope's ``requestInfo`` needs to know about the request in hand."""

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 import attrs
 
+from moor7._reprs import tolerant_repr
 from moor7.exceptions import ConfigurationError
 
 from ._server import FakeGateway, Fault, ReceivedCall
@@ -90,6 +91,7 @@ def parse_quota(text: str) -> tuple[int | None, float]:
     return quota, seconds
 
 
+@tolerant_repr
 @attrs.frozen
 class FaultPlan:
     """One ``--fault NAME[:TIMES][@PATH]``: what :meth:`FakeGateway.fail_next` is told."""

@@ -18,6 +18,8 @@ from typing import Any, NewType, TypeVar, cast
 
 import attrs
 
+from moor7._reprs import tolerant_repr
+
 __all__ = [
     "CHINA_STANDARD_TIME",
     "ActionResult",
@@ -111,6 +113,7 @@ class ResultList(list[T]):
         self.raw = [] if raw is None else raw
 
 
+@tolerant_repr
 @attrs.frozen
 class ActionResult:
     """The answer to an action whose ``data`` is only a message, or nothing at all.

@@ -9,6 +9,8 @@ from typing import Any
 
 import attrs
 
+from moor7._reprs import tolerant_repr
+
 from ._base import ResultList, UnlistedStr, printed_by_name, raw_field
 
 __all__ = [
@@ -46,6 +48,7 @@ class QueueStatus(str, enum.Enum):
     DISABLED = "disable"
 
 
+@tolerant_repr
 @attrs.frozen
 class AgentQueue:
     """A skill group an agent belongs to, as the agent query names it.
@@ -61,6 +64,7 @@ class AgentQueue:
     raw: Mapping[str, Any] = raw_field()
 
 
+@tolerant_repr
 @attrs.frozen
 class Agent:
     """An agent (座席) of the account (获取座席信息).
@@ -107,6 +111,7 @@ class AgentPage(ResultList[Agent]):
     page: int = 1
 
 
+@tolerant_repr
 @attrs.frozen
 class QueueMember:
     """An agent's place in a skill group.
@@ -126,6 +131,7 @@ class QueueMember:
     raw: Mapping[str, Any] = raw_field()
 
 
+@tolerant_repr
 @attrs.frozen
 class Queue:
     """A skill group (技能组) of the account (查询账户下技能组列表).

@@ -9,6 +9,8 @@ from typing import Any
 
 import attrs
 
+from moor7._reprs import tolerant_repr
+
 from ._base import printed_by_name, raw_field, request_id_field
 
 __all__ = ["WIRE_NAMES", "ListenResult", "LoginType", "OnlineStatus"]
@@ -36,6 +38,7 @@ class OnlineStatus(str, enum.Enum):
     BUSY = "1"
 
 
+@tolerant_repr
 @attrs.frozen
 class ListenResult:
     """The answer to :meth:`~moor7.AsyncClient.listen` (监听).

@@ -17,6 +17,8 @@ from typing import Any
 
 import attrs
 
+from moor7._reprs import tolerant_repr
+
 from ._base import (
     ResultList,
     UnlistedInt,
@@ -96,6 +98,7 @@ class RegisterStatus(enum.IntEnum):
     REGISTERED = 1
 
 
+@tolerant_repr
 @attrs.frozen
 class NumberGroup:
     """A display-number group (外显号组). Name its ``id`` in an outbound call to use the
@@ -112,6 +115,7 @@ class NumberGroup:
     raw: Mapping[str, Any] = raw_field()
 
 
+@tolerant_repr
 @attrs.frozen
 class PhoneNumber:
     """A display number (外显号) or service number (服务号) of the account.
@@ -154,6 +158,7 @@ class PhoneNumber:
     raw: Mapping[str, Any] = raw_field()
 
 
+@tolerant_repr
 @attrs.frozen
 class SipNumber:
     """A SIP number (SIP号) of the account.
@@ -211,6 +216,7 @@ class NumberGroups(ResultList[NumberGroup]):
     ``request_id`` and ``raw`` (see :class:`~moor7.ResultList`)."""
 
 
+@tolerant_repr
 @attrs.frozen
 class NumberPool:
     """The account's number pool (号码池): every number it can call with or be called on.
@@ -231,6 +237,7 @@ class NumberPool:
     raw: Mapping[str, Any] = raw_field()
 
 
+@tolerant_repr
 @attrs.frozen
 class SipAgent:
     """The agent (座席) a SIP number is assigned to, as the SIP list names it.
@@ -248,6 +255,7 @@ class SipAgent:
     raw: Mapping[str, Any] = raw_field()
 
 
+@tolerant_repr
 @attrs.frozen
 class SipRegistration:
     """A SIP number and where its device registered (获取SIP号列表).

@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from moor7._reprs import tolerant_repr
+
 from ._base import ResultList, printed_by_name, raw_field, request_id_field
 
 __all__ = [
@@ -31,6 +33,7 @@ class ReportDimension(str, enum.Enum):
     YEAR = "year"
 
 
+@tolerant_repr
 @attrs.frozen
 class AnswerRate:
     """The outbound answer rate of one display number (外呼号码接通率报表).
@@ -56,6 +59,7 @@ class AnswerRates(ResultList[AnswerRate]):
     ``list`` of :class:`AnswerRate`, with the call's ``request_id`` and ``raw``."""
 
 
+@tolerant_repr
 @attrs.frozen
 class ReportColumn:
     """One column of a report: the key of its values in a row, and its title.
@@ -77,6 +81,7 @@ class ReportColumn:
     raw: Mapping[str, Any] = raw_field()
 
 
+@tolerant_repr
 @attrs.frozen
 class ImSessionReport:
     """The IM (online chat) session report (会话报表).
