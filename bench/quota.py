@@ -1,25 +1,42 @@
-"""The account quota, measured: does the limiter keep a strict gateway happy, and use it all?
+"""The account quota, measured: does the limiter keep a strict gateway happy, use the
+quota, and keep the account available through Redis's failures?
 
 Runs moor7's clients against ``moor7.testing.FakeGateway`` enforcing a strict rolling
 window of ``--max-calls`` per ``--period`` seconds (scaled down from 20 per 60 s so that
-it runs in seconds), with ``max_retries=0`` so that any over-quota answer shows, and
-reports for ``LocalLimiter``, ``RedisLimiter``, 4 processes sharing a ``RedisLimiter``,
-and (with its own redis-server) 4 processes across a Redis restart in the middle:
+it runs in seconds), with ``max_retries=0`` where any over-quota answer must show. Two
+tables:
+
+**Kept and used**: ``LocalLimiter``, ``RedisLimiter``, 4 processes sharing a
+``RedisLimiter``, and (with its own redis-server) 4 processes across a Redis restart
+without persistence, a restart from the append-only file, and a replica promoted
+(``REPLICAOF NO ONE``) in the middle of the run:
 
 - rejected: calls the gateway answered 429 (the promise: 0);
 - max in window: the most calls the gateway accepted in any rolling period (<= max);
 - utilisation: the quota used under saturation: the ideal time for the calls after the
-  first burst (whole periods) over the time they took (target >= 98%);
-- burst: seconds for ``max_calls`` calls from idle, as a share of the period (target: no
-  pacing, i.e. a round trip, not a period).
+  first burst (whole periods) over the time they took (target >= 98% without failures);
+- after the event: calls accepted in the three periods after the restart, over the
+  three periods' quota (target >= 80%);
+- burst: seconds for ``max_calls`` calls from idle, as a share of the period.
+
+**Available**: how long the account waits after what operators meet, against the
+bound the limiter promises, and how many over-quota answers that cost:
+
+- a brand-new server: the first call (bound: a second);
+- a worker SIGKILLed with ``max_calls`` calls in flight (``--timeout`` per attempt, no
+  ``lease=``): a survivor's first slot, from the dead worker's grants (by design: the
+  timeout, half a second, and the period; the survivor is woken then);
+- every process gone with Redis (nobody left who knew the window), new processes
+  start: by default at once, at the cost of at most one burst of over-quota answers
+  (met by the pause and safe retries: every call completes); with
+  ``after_restart="wait"``, no over-quota answer, after a wait bounded by the period
+  and one attempt's bound from the server's start (which Redis reports in whole
+  seconds: a second more at most).
 
 Usage::
 
-    python bench/quota.py                 # starts a throwaway redis-server if on PATH
+    python bench/quota.py                 # starts throwaway redis-servers if on PATH
     python bench/quota.py --redis-url redis://127.0.0.1:6379/0 --periods 6
-
-The lease (``--lease``, default one period) is short because the fake gateway answers in
-milliseconds: a window lost by a restart recovers for ``period + lease``.
 """
 
 from __future__ import annotations
@@ -28,18 +45,22 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
 import subprocess
 import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import moor7
 from moor7._redis_server import RedisProcess
 from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway
+
+# The deployments the tests run (a proxy that moves to a promoted replica, ...).
+sys.path.insert(0, str(Path(__file__).parent.parent))
+from tests.redis_servers import Proxy, replica_of, silent_server
 
 GROUPS = "/openapi/v1/call/query/group"
 
@@ -58,6 +79,10 @@ def utilisation(received: list[float], max_calls: int, period: float) -> float:
 
 def rejected(gateway: FakeGateway) -> int:
     return sum(1 for call in gateway.calls if call.status == 429)
+
+
+def prefix() -> str:
+    return f"moor7:quota:bench-{uuid.uuid4().hex}:"
 
 
 async def saturate(client: moor7.AsyncClient, calls: int) -> list[str]:
@@ -107,8 +132,8 @@ WORKER = textwrap.dedent(
     import moor7
 
     url, prefix, base_url = sys.argv[1], sys.argv[2], sys.argv[3]
-    max_calls, period, lease = int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
-    calls = int(sys.argv[7])
+    max_calls, period, timeout = int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+    calls, retries, after_restart = int(sys.argv[7]), int(sys.argv[8]), sys.argv[9]
 
     unavailable = 0
 
@@ -124,12 +149,13 @@ WORKER = textwrap.dedent(
 
     async def main():
         limiter = moor7.RedisLimiter(
-            url, max_calls=max_calls, period=period, lease=lease, key_prefix=prefix
+            url, max_calls=max_calls, period=period, key_prefix=prefix,
+            after_restart=after_restart,
         )
         try:
             async with moor7.AsyncClient(
                 "2000103", "HWHp9xFVlbboxIU2S6DHA7sf9sGzt3",
-                base_url=base_url, limiter=limiter, max_retries=0,
+                base_url=base_url, limiter=limiter, max_retries=retries, timeout=timeout,
             ) as client:
                 await asyncio.gather(*(call(client) for _ in range(calls)), return_exceptions=True)
         finally:
@@ -141,40 +167,71 @@ WORKER = textwrap.dedent(
 )
 
 
+def start_workers(
+    redis_url: str,
+    key_prefix: str,
+    gateway: FakeGateway,
+    args: argparse.Namespace,
+    total: int,
+    *,
+    retries: int = 0,
+    after_restart: str = "serve",
+) -> list[subprocess.Popen[bytes]]:
+    """Four worker processes sharing *total* calls, each with a RedisLimiter."""
+    shares = [total // 4 + (1 if i < total % 4 else 0) for i in range(4)]
+    settings = [str(args.max_calls), str(args.period), str(args.timeout)]
+    return [
+        subprocess.Popen(  # noqa: S603 - our own interpreter and script
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                redis_url,
+                key_prefix,
+                gateway.url,
+                *settings,
+                str(share),
+                str(retries),
+                after_restart,
+            ],
+            stdout=subprocess.PIPE,
+        )
+        for share in shares
+    ]
+
+
+def finish(workers: list[subprocess.Popen[bytes]], timeout: float) -> int:
+    """Wait for the workers; how many times they met an unreachable limiter."""
+    unavailable = 0
+    for worker in workers:
+        out, _ = worker.communicate(timeout=timeout)
+        if worker.returncode:
+            raise RuntimeError(f"a worker failed with status {worker.returncode}")
+        unavailable += int(out)
+    return unavailable
+
+
 def four_processes(
     redis_url: str,
-    max_calls: int,
-    period: float,
-    lease: float,
-    periods: int,
-    restart: RedisProcess | None = None,
+    args: argparse.Namespace,
+    name: str = "RedisLimiter, 4 processes",
+    event: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    prefix = f"moor7-bench:{uuid.uuid4().hex}:"
+    """4 processes saturate the account; *event* (a restart, a failover) happens in the
+    middle of the run."""
+    max_calls, period, periods = args.max_calls, args.period, args.periods
     total = max_calls * (periods + 1)
-    shares = [total // 4 + (1 if i < total % 4 else 0) for i in range(4)]
     with FakeGateway(quota=max_calls, quota_period=period) as gateway:
-        args = [redis_url, prefix, gateway.url, str(max_calls), str(period), str(lease)]
-        workers = [
-            subprocess.Popen(  # noqa: S603 - our own interpreter and script
-                [sys.executable, "-c", WORKER, *args, str(share)], stdout=subprocess.PIPE
-            )
-            for share in shares
-        ]
-        if restart is not None:
-            # In the middle of the run, the window is lost with Redis's memory.
+        workers = start_workers(redis_url, prefix(), gateway, args, total)
+        happened = None
+        if event is not None:
             time.sleep(period * (periods + 1) / 2)
-            restart.stop()
-            restart.start()
-        unavailable = 0
-        for worker in workers:
-            out, _ = worker.communicate(timeout=periods * period * 4 + 60)
-            if worker.returncode:
-                raise RuntimeError(f"a worker failed with status {worker.returncode}")
-            unavailable += int(out)
+            happened = time.monotonic()
+            event()
+        unavailable = finish(workers, periods * period * 4 + 60)
         calls = gateway.calls
-        name = "RedisLimiter, 4 processes"
-        return {
-            "limiter": name if restart is None else f"{name}, Redis restarted mid-run",
+        row = {
+            "limiter": name,
             "calls": len(calls),
             "rejected": rejected(gateway),
             "max_in_window": gateway.max_calls_in_window(DEMO_APPKEY, period),
@@ -182,49 +239,186 @@ def four_processes(
             "burst_s": None,
             "burst_share": None,
             "unavailable": unavailable,
+            "after_event": None,
         }
+        if happened is not None:
+            # Whole windows only: the calls left after three periods may be fewer.
+            accepted = sum(
+                1
+                for c in calls
+                if c.status == 200 and happened <= c.received_at < happened + 3 * period
+            )
+            row["after_event"] = accepted / min(
+                3 * max_calls,
+                max(
+                    1, total - sum(1 for c in calls if c.status == 200 and c.received_at < happened)
+                ),
+            )
+        return row
 
 
-@contextlib.contextmanager
-def redis_for(args: argparse.Namespace) -> Iterator[tuple[str | None, RedisProcess | None]]:
-    if args.redis_url:
-        yield args.redis_url, None
-        return
-    try:
-        server = RedisProcess()
-    except FileNotFoundError as exc:
-        print(f"(no Redis rows: {exc})", file=sys.stderr)
-        yield None, None
-        return
-    try:
-        server.start(declare_fresh=True)  # new: its restart mid-run is not
-        yield server.url, server
-    finally:
-        server.close()
+def restart_rows(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    """4 processes through a Redis restart without persistence (the window is lost, the
+    processes witness it), a restart from the AOF and a promoted replica (it survives)."""
+    with RedisProcess() as server:
+
+        def restart_empty() -> None:
+            server.kill()
+            server.start()
+
+        yield four_processes(server.url, args, "4 processes, Redis restarted empty", restart_empty)
+    with RedisProcess(appendonly=True) as server:
+
+        def restart_from_aof() -> None:
+            server.stop()  # SIGTERM, as docker stop: the AOF is written
+            server.start()
+
+        yield four_processes(server.url, args, "4 processes, restarted from AOF", restart_from_aof)
+    with RedisProcess() as server:
+        replica = replica_of(server)
+        proxy = Proxy(server.port)
+        try:
+
+            def fail_over() -> None:
+                server.kill()
+                replica.command("REPLICAOF", "NO", "ONE")
+                proxy.move_to(replica.port)
+
+            yield four_processes(proxy.url, args, "4 processes, replica promoted", fail_over)
+        finally:
+            proxy.close()
+            replica.close()
 
 
-def wait_until_up_for(url: str, seconds: float) -> None:
-    # A server that started less than period + lease ago, and was not declared new, may
-    # have lost a window that calls still count on: the limiter then grants only proven
-    # room (docs/quota.md). A server given by URL may be such a one.
+async def first_call_on_a_new_server(args: argparse.Namespace) -> dict[str, Any]:
+    with RedisProcess() as server:
+        await asyncio.sleep(1.0)  # docker compose up: the application starts a second later
+        limiter = moor7.RedisLimiter(server.url)  # the defaults: 20 per 60 s
+        async with (
+            FakeGateway() as gateway,
+            moor7.AsyncClient(
+                DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url, limiter=limiter
+            ) as client,
+        ):
+            started = time.monotonic()
+            await client.get_number_pool()
+            waited = time.monotonic() - started
+        await limiter.aclose()
+    return {
+        "scenario": "a brand-new server: the first call",
+        "wait_s": waited,
+        "bound_s": 1.0,
+        "rejected": 0,
+    }
+
+
+KILLED = textwrap.dedent(
+    """
+    import asyncio, sys
+    import moor7
+
+    url, prefix, base_url = sys.argv[1], sys.argv[2], sys.argv[3]
+    max_calls, period, timeout = int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+
+    async def main():
+        quota = moor7.RedisLimiter(url, max_calls=max_calls, period=period, key_prefix=prefix)
+        async with moor7.AsyncClient(
+            "2000103", "HWHp9xFVlbboxIU2S6DHA7sf9sGzt3",
+            base_url=base_url, limiter=quota, timeout=timeout, max_retries=0,
+        ) as client:
+            await asyncio.gather(
+                *(client.request("/openapi/v1/call/query/group") for _ in range(max_calls)),
+                return_exceptions=True,
+            )
+
+    asyncio.run(main())
+    """
+)
+
+
+async def slot_after_a_killed_worker(args: argparse.Namespace) -> dict[str, Any]:
     import redis
 
-    admin = redis.Redis.from_url(url)
-    try:
-        while int(admin.info("server")["uptime_in_seconds"]) < seconds:
-            time.sleep(0.1)
-    finally:
+    key_prefix = prefix()
+    flight = f"{key_prefix}{{{DEMO_APPKEY}}}:flight"
+    settings = [str(args.max_calls), str(args.period), str(args.timeout)]
+    with RedisProcess() as server, silent_server() as port:
+        silent = f"http://127.0.0.1:{port}"
+        admin = redis.Redis(port=server.port)
+        worker = subprocess.Popen(  # noqa: S603, ASYNC220 - our own interpreter and script
+            [sys.executable, "-c", KILLED, server.url, key_prefix, silent, *settings]
+        )
+        try:
+            while admin.zcard(flight) < args.max_calls:
+                if worker.poll() is not None:
+                    raise RuntimeError("the worker ended before its calls were in flight")
+                await asyncio.sleep(0.01)
+        finally:
+            worker.kill()
+            worker.wait()
+        # Each lease ends the timeout and half a second after its grant (Redis's clock).
+        leases = [score for _, score in admin.zrange(flight, 0, -1, withscores=True)]
+        granted = min(leases) / 1e6 - args.timeout - 0.5
+        survivor = moor7.RedisLimiter(
+            server.url, max_calls=args.max_calls, period=args.period, key_prefix=key_prefix
+        )
+        async with survivor.acquire(DEMO_APPKEY, timeout=args.timeout):
+            seconds, micros = admin.time()
+        await survivor.aclose()
         admin.close()
+    return {
+        "scenario": f"a worker SIGKILLed with {args.max_calls} calls in flight: a survivor's slot",
+        "wait_s": seconds + micros / 1e6 - granted,
+        "bound_s": args.timeout + 0.5 + args.period,
+        "rejected": 0,
+    }
 
 
-def table(rows: list[dict[str, Any]], max_calls: int, period: float) -> str:
+def after_everyone_died(args: argparse.Namespace, after_restart: str) -> dict[str, Any]:
+    """Processes make a burst, then go down with Redis (nobody is left who knew the
+    window); new processes start at once and call with the default retries."""
+    max_calls, period = args.max_calls, args.period
+    with RedisProcess() as server, FakeGateway(quota=max_calls, quota_period=period) as gateway:
+        key_prefix = prefix()
+        finish(start_workers(server.url, key_prefix, gateway, args, max_calls), 60)
+        gone = len(gateway.calls)
+        server.kill()
+        server.start()
+        started = time.monotonic()
+        workers = start_workers(
+            server.url,
+            key_prefix,
+            gateway,
+            args,
+            2 * max_calls,
+            retries=3,
+            after_restart=after_restart,
+        )
+        finish(workers, 4 * period + 60)
+        after = gateway.calls[gone:]
+        completed = sum(1 for c in after if c.status == 200)
+        if completed != 2 * max_calls:
+            raise RuntimeError(f"{completed} of {2 * max_calls} calls completed")
+    how = "default" if after_restart == "serve" else "after_restart='wait'"
+    # Waiting: the period and one attempt's bound after the server started, which Redis
+    # reports in whole seconds (so up to a second more).
+    bound = 1.0 if after_restart == "serve" else period + args.timeout + 0.5 + 1.0
+    return {
+        "scenario": f"every process gone with Redis, new ones start ({how}): the first call",
+        "wait_s": min(c.received_at for c in after) - started,
+        "bound_s": bound,
+        "rejected": sum(1 for c in after if c.status == 429),
+    }
+
+
+def kept_table(rows: list[dict[str, Any]], max_calls: int, period: float) -> str:
     lines = [
         f"Quota {max_calls} calls per {period:g} s (a scaled 20/60 s), strict rolling window.",
         "",
         "| limiter | calls | rejected (target 0) | max in any window "
-        f"(limit {max_calls}) | utilisation (target ≥ 98%) | burst of {max_calls} from idle "
-        "| LimiterUnavailableError, retried |",
-        "|---|---|---|---|---|---|---|",
+        f"(limit {max_calls}) | utilisation | after the event (target ≥ 80%) "
+        f"| burst of {max_calls} from idle | LimiterUnavailableError, retried |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         burst = (
@@ -232,12 +426,29 @@ def table(rows: list[dict[str, Any]], max_calls: int, period: float) -> str:
             if row["burst_s"] is None
             else f"{row['burst_s'] * 1000:.0f} ms ({row['burst_share']:.1%} of the period)"
         )
+        after = "-" if row.get("after_event") is None else f"{row['after_event']:.0%}"
         lines.append(
             f"| {row['limiter']} | {row['calls']} | {row['rejected']} | "
-            f"{row['max_in_window']} | {row['utilisation']:.1%} | {burst} | "
+            f"{row['max_in_window']} | {row['utilisation']:.1%} | {after} | {burst} | "
             f"{row.get('unavailable', '-')} |"
         )
     return "\n".join(lines)
+
+
+def available_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| scenario | waited | at most | over-quota answers |",
+        "|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['scenario']} | {row['wait_s']:.2f} s | {row['bound_s']:.2f} s "
+            f"| {row['rejected']} |"
+        )
+    return "\n".join(lines)
+
+
+SCENARIOS = ("kept", "restarts", "available")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,29 +456,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-calls", type=int, default=20)
     parser.add_argument("--period", type=float, default=2.0)
     parser.add_argument("--periods", type=int, default=4, help="saturated periods to run")
-    parser.add_argument("--lease", type=float, help="RedisLimiter lease (default: one period)")
-    parser.add_argument("--redis-url", help="default: start a throwaway redis-server")
+    parser.add_argument(
+        "--timeout", type=float, default=1.0, help="each attempt's timeout (the lease it gives)"
+    )
+    parser.add_argument("--redis-url", help="for the kept rows; default: a throwaway server")
+    parser.add_argument(
+        "--only", default=",".join(SCENARIOS), help=f"comma-separated, of {', '.join(SCENARIOS)}"
+    )
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    if not only <= set(SCENARIOS):
+        parser.error(f"--only takes {', '.join(SCENARIOS)}")
 
-    rows = [
-        asyncio.run(
-            one_process(
-                "LocalLimiter",
-                lambda: moor7.LocalLimiter(args.max_calls, args.period),
-                args.max_calls,
-                args.period,
-                args.periods,
+    kept: list[dict[str, Any]] = []
+    available: list[dict[str, Any]] = []
+    if "kept" in only:
+        kept.append(
+            asyncio.run(
+                one_process(
+                    "LocalLimiter",
+                    lambda: moor7.LocalLimiter(args.max_calls, args.period),
+                    args.max_calls,
+                    args.period,
+                    args.periods,
+                )
             )
         )
-    ]
-    lease = args.period if args.lease is None else args.lease
-    with redis_for(args) as (url, server):
-        if url is not None:
-            if server is None:
-                wait_until_up_for(url, math.ceil(args.period + lease))
-            prefix = f"moor7-bench:{uuid.uuid4().hex}:"
-            rows.append(
+        with contextlib.ExitStack() as stack:
+            url = args.redis_url or stack.enter_context(RedisProcess()).url
+            key_prefix = prefix()
+            kept.append(
                 asyncio.run(
                     one_process(
                         "RedisLimiter",
@@ -275,8 +494,7 @@ def main(argv: list[str] | None = None) -> int:
                             url,
                             max_calls=args.max_calls,
                             period=args.period,
-                            lease=lease,
-                            key_prefix=prefix,
+                            key_prefix=key_prefix,
                         ),
                         args.max_calls,
                         args.period,
@@ -284,17 +502,22 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
             )
-            rows.append(four_processes(url, args.max_calls, args.period, lease, args.periods))
-            if server is not None:
-                rows.append(
-                    four_processes(
-                        url, args.max_calls, args.period, lease, args.periods, restart=server
-                    )
-                )
+            kept.append(four_processes(url, args))
+    if "restarts" in only:
+        kept += restart_rows(args)
+    if "available" in only:
+        available.append(asyncio.run(first_call_on_a_new_server(args)))
+        available.append(asyncio.run(slot_after_a_killed_worker(args)))
+        available.append(after_everyone_died(args, "serve"))
+        available.append(after_everyone_died(args, "wait"))
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({"kept": kept, "available": available}, indent=2))
     else:
-        print(table(rows, args.max_calls, args.period))
+        if kept:
+            print(kept_table(kept, args.max_calls, args.period))
+        if available:
+            print()
+            print(available_table(available))
     return 0
 
 

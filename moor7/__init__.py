@@ -20,7 +20,7 @@ import typing
 from ._arguments import CollectionNotStr
 from ._client import DEFAULT_BASE_URL, AsyncClient
 from ._endpoints import USE_CLIENT_DEFAULT, CallKind, UseClientDefault
-from ._limits import Limiter, LocalLimiter, Unlimited, default_limiter
+from ._limits import Limiter, LocalLimiter, Priority, QuotaUsage, Unlimited, default_limiter
 from ._models import (
     CHINA_STANDARD_TIME,
     ActionResult,
@@ -123,10 +123,12 @@ __all__ = [
     "OnlineStatus",
     "OutgoingRequest",
     "PhoneNumber",
+    "Priority",
     "Queue",
     "QueueMember",
     "QueueStatus",
     "Queues",
+    "QuotaUsage",
     "RateLimitError",
     "RedisLimiter",
     "RegisterStatus",

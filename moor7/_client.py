@@ -57,7 +57,7 @@ from ._endpoints import (
 )
 from ._endpoints._base import check_result_type, decode
 from ._envelope import Envelope, clock_skew_seconds, parse_response
-from ._limits import Limiter, default_limiter
+from ._limits import WAIT_REASONS, Limiter, acquire_options, default_limiter
 from ._retries import Call, after_failure, quiet_stamina, worth_one_more_attempt
 from ._signing import (
     HmacSigner,
@@ -478,6 +478,8 @@ class AsyncClient(AsyncEndpoints):
         self.appkey: str = appkey
         self.signer: Signer = signer
         self.limiter: Limiter = limiter if limiter is not None else default_limiter()
+        # Which of acquire()'s optional keywords the limiter takes (read once).
+        self._acquire_options = acquire_options(self.limiter)
         self.transport: Transport = transport
         self._closed = False
         # This client's calls (their tasks), and those of them with an attempt in
@@ -845,20 +847,50 @@ class AsyncClient(AsyncEndpoints):
         self, stack: contextlib.AsyncExitStack, request: OutgoingRequest, call: Call
     ) -> None:
         """Enter the limiter for this attempt, within the call's deadline."""
-        slot = self.limiter.acquire(self.appkey)
+        options = {}
+        if "timeout" in self._acquire_options:
+            # The longest this attempt can hold its slot: what a RedisLimiter holds the
+            # slot of a process that died mid-call for.
+            options["timeout"] = call.timeout
+        slot = self.limiter.acquire(self.appkey, **options)
         if call.expires is None:
             await stack.enter_async_context(slot)
             return
         remaining = call.expires - time.monotonic()
-        expected = getattr(self.limiter, "expected_wait", None)
-        if remaining <= 0 or (expected is not None and expected(self.appkey) >= remaining):
-            # The slot frees too late: fail now, not when the deadline has passed.
+        if remaining <= 0:
             raise call.deadline_error(request, "no quota slot frees before the deadline")
+        expected = getattr(self.limiter, "expected_wait", None)
+        if expected is not None:
+            wait = expected(self.appkey)
+            if inspect.isawaitable(wait):
+                wait = await wait
+            if wait >= call.expires - time.monotonic():
+                # The slot frees too late: fail now, not when the deadline has passed.
+                why = await self._why_no_slot(wait)
+                msg = f"no quota slot frees before the deadline: {why}"
+                raise call.deadline_error(request, msg)
         try:
             # Cancelled at the deadline, the wait leaves the queue and takes no slot.
+            remaining = call.expires - time.monotonic()
             await asyncio.wait_for(stack.enter_async_context(slot), remaining)
         except asyncio.TimeoutError:
             raise call.deadline_error(request, "no quota slot freed before the deadline") from None
+
+    async def _why_no_slot(self, wait: float) -> str:
+        """In words: how long this account waits for a slot, and why (if the limiter
+        says, through ``usage()``)."""
+        why = f"the next slot for this call frees in {wait:.1f}s"
+        usage = getattr(self.limiter, "usage", None)
+        if usage is None:
+            return why
+        try:
+            snapshot = usage(self.appkey)
+            if inspect.isawaitable(snapshot):
+                snapshot = await snapshot
+            reason = WAIT_REASONS.get(snapshot.blocked_by or "")
+        except Exception:  # only words for a message: the deadline error is the news
+            reason = None
+        return why if reason is None else f"{why} ({reason})"
 
     def _parse(self, request: OutgoingRequest, response: HttpResponse, signed_at: str) -> Envelope:
         try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import math
 import os
@@ -28,17 +29,151 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Container, Iterator
+from collections.abc import AsyncIterator, Callable, Container, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
+
+import attrs
 
 from ._arguments import seconds, whole_number
+from ._reprs import tolerant_repr
 from .exceptions import UsageError
 
-__all__ = ["Limiter", "LocalLimiter", "Unlimited", "default_limiter"]
+__all__ = [
+    "Limiter",
+    "LocalLimiter",
+    "Priority",
+    "QuotaUsage",
+    "Unlimited",
+    "acquire_options",
+    "default_limiter",
+    "log_wait",
+]
 
 log = logging.getLogger("moor7")
+
+#: A call that must wait at least this long for a slot says so at INFO (a wait for a
+#: reason other than the quota itself, at WARNING, whatever its length).
+NOTICE_WAIT: Final = 5.0
+
+
+class Priority(str, enum.Enum):
+    """How soon a call takes a slot of the quota, among the calls waiting for one.
+
+    Attributes:
+        INTERACTIVE: Someone is waiting for it: actions, and single queries.
+        BATCH: Paging through a list, reports: calls that can wait their turn.
+    """
+
+    INTERACTIVE = "interactive"
+    BATCH = "batch"
+
+
+@tolerant_repr
+@attrs.frozen(kw_only=True)
+class QuotaUsage:
+    """A snapshot of one account's quota, from :meth:`LocalLimiter.usage` or
+    :meth:`RedisLimiter.usage <moor7.RedisLimiter.usage>`.
+
+    Attributes:
+        account: The account (appkey).
+        max_calls: Calls allowed per ``period``.
+        period: The window, in seconds.
+        used: Slots held now: calls finished within the last period, calls in flight,
+            and orphans.
+        in_flight: Calls sent and not yet finished.
+        orphaned: Slots held by calls that never said they finished (their process
+            died mid-call?): each frees a period after its lease ended. Always 0 for
+            :class:`LocalLimiter`.
+        waiting: Calls waiting for a slot, by priority (:class:`RedisLimiter`: in every
+            process that shares the window).
+        next_free_in: Seconds until a call asked now could take a slot: 0.0 when one is
+            free. At least this long: a slot held in flight frees no sooner than a
+            period after its call finishes.
+        paused_for: Seconds left of a pause after an over-quota answer.
+        recovering_for: Seconds left of a recovery after the shared window was lost
+            (:class:`RedisLimiter` only), during which only room proven free is granted.
+        blocked_by: Why a call asked now would wait: ``None`` (it would not),
+            ``"quota"`` (every slot of the window is held), ``"pause"``,
+            ``"recovery"`` or ``"orphan"`` (the next slot is an orphan's).
+    """
+
+    account: str
+    max_calls: int
+    period: float
+    used: int
+    in_flight: int
+    orphaned: int = 0
+    waiting: Mapping[Priority, int] = attrs.field(factory=dict)
+    next_free_in: float = 0.0
+    paused_for: float = 0.0
+    recovering_for: float = 0.0
+    blocked_by: str | None = None
+
+    @property
+    def free(self) -> int:
+        """Slots free now (0 while paused)."""
+        return 0 if self.paused_for > 0 else max(0, self.max_calls - self.used)
+
+
+#: What ``blocked_by`` says, in words, for logs and errors.
+WAIT_REASONS: Final = {
+    "quota": "every slot of the window is in use",
+    "reserved": "the free slots are reserved for interactive calls",
+    "pause": "the account is paused after an over-quota answer",
+    "recovery": (
+        "the shared window was lost (Redis restarted empty, failed over or was "
+        "flushed) while its calls still counted at the gateway: until it recovers, only "
+        "slots of calls known to have finished are granted"
+    ),
+    "orphan": (
+        "a slot is held by a call that never said it finished (its process died "
+        "mid-call?), until a period after its lease ended"
+    ),
+}
+
+
+def log_wait(account: str, seconds: float, reason: str, *, warn: bool) -> None:
+    """Log that a call of *account* found no free slot and waits *seconds* for one: at
+    WARNING for a wait beyond the quota itself, else at INFO."""
+    fields = {
+        "moor7_event": "quota_wait",
+        "moor7_account": account,
+        "moor7_wait": seconds,
+        "moor7_reason": reason,
+    }
+    why = WAIT_REASONS.get(reason, reason)
+    if warn:
+        log.warning(
+            "quota: no free slot for account %s: %s; the next frees in %.1fs",
+            account,
+            why,
+            seconds,
+            extra=fields,
+        )
+    else:
+        log.info(
+            "quota: no free slot for account %s: %s; the next frees in %.1fs",
+            account,
+            why,
+            seconds,
+            extra=fields,
+        )
+
+
+def acquire_options(limiter: object) -> frozenset[str]:
+    """Which of the optional keywords of ``acquire()`` *limiter* takes: ``priority``
+    and ``timeout`` (a limiter written before them takes only the account)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(limiter.acquire).parameters  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError):
+        return frozenset()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return frozenset({"priority", "timeout"})
+    return frozenset(name for name in ("priority", "timeout") if name in parameters)
 
 
 @runtime_checkable
@@ -49,16 +184,23 @@ class Limiter(Protocol):
     included, because the gateway counts them) and leaves it when the attempt has
     finished::
 
-        async with limiter.acquire("2000103"):
+        async with limiter.acquire("2000103", priority=Priority.INTERACTIVE, timeout=10.0):
             ...  # send the request and read the answer
+
+    ``priority`` (a :class:`Priority`) and ``timeout`` (the attempt's timeout in
+    seconds, ``None`` for none: the longest the call can hold its slot) are passed only
+    to a limiter whose ``acquire`` takes them.
 
     When the gateway answers over-quota anyway, the client awaits
     ``pause(account, retry_after)`` so that the account's next calls wait.
 
     A limiter may also offer ``expected_wait(account) -> float``, a lower bound of the
-    seconds until a slot (see :meth:`LocalLimiter.expected_wait`): a call with a
-    ``deadline`` that the wait would pass then fails at once instead of waiting. Without
-    it, the call waits until its deadline and fails then, having taken no slot.
+    seconds until a slot (see :meth:`LocalLimiter.expected_wait`; it may be a coroutine
+    function, as :meth:`RedisLimiter.expected_wait <moor7.RedisLimiter.expected_wait>`
+    is): a call with a ``deadline`` that the wait would pass then fails at once instead
+    of waiting, saying why when the limiter also offers ``usage(account) ->``
+    :class:`QuotaUsage`. Without it, the call waits until its deadline and fails then,
+    having taken no slot.
 
     One limiter may serve several event loops of a process at once: the sync
     :class:`~moor7.Client` runs its calls on a background loop. A limiter whose waiters
@@ -267,17 +409,50 @@ class LocalLimiter:
                 return 0.0
             now = self._clock()
             window.prune(now - self.period)
-            paused = max(0.0, window.paused_until - now)
             # The slot this call would take: after the waiters ahead of it.
-            needed = len(window.finished) + window.in_flight_count + len(window.waiters)
-            needed -= self.max_calls
-            if needed < 0:
-                return paused
-            if needed < len(window.finished):
-                return max(paused, window.finished[needed] + self.period - now)
-            # It needs a slot held by a call still in flight: a whole period after that
-            # call finishes, which is not before a period from now.
-            return max(paused, self.period)
+            return self._wait_for(window, now, ahead=len(window.waiters))
+
+    def _wait_for(self, window: _Window, now: float, *, ahead: int) -> float:
+        """Seconds until a call behind *ahead* waiters could take a slot (lock held)."""
+        paused = max(0.0, window.paused_until - now)
+        needed = len(window.finished) + window.in_flight_count + ahead - self.max_calls
+        if needed < 0:
+            return paused
+        if needed < len(window.finished):
+            return max(paused, window.finished[needed] + self.period - now)
+        # It needs a slot held by a call still in flight: a whole period after that
+        # call finishes, which is not before a period from now.
+        return max(paused, self.period)
+
+    def usage(self, account: str) -> QuotaUsage:
+        """How *account*'s window stands now, in this process."""
+        with self._lock:
+            window = self._windows.get(account)
+            if window is None:
+                return QuotaUsage(
+                    account=account,
+                    max_calls=self.max_calls,
+                    period=self.period,
+                    used=0,
+                    in_flight=0,
+                )
+            now = self._clock()
+            window.prune(now - self.period)
+            used = len(window.finished) + window.in_flight_count
+            paused = max(0.0, window.paused_until - now)
+            next_free = self._wait_for(window, now, ahead=0)
+            blocked_by = "pause" if paused > 0 else ("quota" if used >= self.max_calls else None)
+            return QuotaUsage(
+                account=account,
+                max_calls=self.max_calls,
+                period=self.period,
+                used=used,
+                in_flight=window.in_flight_count,
+                waiting={Priority.INTERACTIVE: len(window.waiters), Priority.BATCH: 0},
+                next_free_in=next_free,
+                paused_for=paused,
+                blocked_by=blocked_by,
+            )
 
     @contextlib.contextmanager
     def loop_blocked(self, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
@@ -344,7 +519,12 @@ class LocalLimiter:
             seconds = next_pause(self._pauses, account, seconds, self.max_calls, self.period)
             window = self._window(account)
             window.paused_until = max(window.paused_until, self._clock() + seconds)
-        log.info("quota: account %s paused for %.1fs after an over-quota answer", account, seconds)
+        log.warning(
+            "quota: account %s paused for %.1fs after an over-quota answer",
+            account,
+            seconds,
+            extra={"moor7_event": "quota_pause", "moor7_account": account, "moor7_wait": seconds},
+        )
 
     def _window(self, account: str) -> _Window:
         window = self._windows.get(account)
@@ -355,6 +535,7 @@ class LocalLimiter:
     async def _wait_for_slot(self, account: str, loop: asyncio.AbstractEventLoop) -> float:
         start = self._clock()
         waiter: _Waiter | None = None
+        noticed = False
         while True:
             with self._lock:
                 window = self._window(account)
@@ -385,6 +566,13 @@ class LocalLimiter:
                     window.waiters.append(waiter)
                 waiter.event.clear()
                 delay = self._delay(window, now) if at_head else None
+                paused = now < window.paused_until
+            if not noticed and delay is not None and delay >= NOTICE_WAIT:
+                # Once per call, as it becomes the head of the queue (a pause was logged
+                # at WARNING when it began).
+                noticed = True
+                if not paused:
+                    log_wait(account, delay, "quota", warn=False)
             # Only the head sleeps on a deadline; the others wait for their turn, and a
             # head whose slots are all in flight waits for one to finish.
             timer = None if delay is None else waiter.loop.call_later(delay, waiter.event.set)

@@ -1,37 +1,20 @@
 """The account quota across processes and hosts, kept in Redis.
 
 Same promise as :class:`~moor7.LocalLimiter`, for every process and host that shares the
-Redis server: never more than ``max_calls`` of an account's calls in any rolling
-``period``, a slot held from its grant until ``period`` after its call finished.
+Redis server (or cluster): never more than ``max_calls`` of an account's calls in any
+rolling ``period``, a slot held from its grant until ``period`` after its call finished.
 
-Why redis-py with a Lua script, not the ``limits`` library: ``limits``' moving window
+Why redis-py with Lua scripts, not the ``limits`` library: ``limits``' moving window
 counts a hit at the moment it is taken and forgets the call after that, so it cannot
 hold a slot until the call *finishes* (the part that makes the promise independent of
-network latency), and it reads the clock of each host, where we read Redis's. A script
-of a few lines does both, atomically.
+network latency), and it reads the clock of each host, where we read Redis's. A few
+scripts do both, atomically: ``_redis_scripts.py`` holds them and the window's rules
+(leases, orphans, epochs, recovery). ``_redis_connections.py`` holds the connections.
 
-Per account, four keys share one hash tag (so they live on one Redis Cluster slot)::
-
-    moor7:quota:{2000103}:done    ZSET  finished calls, scored by when their slot frees
-    moor7:quota:{2000103}:flight  ZSET  calls in flight, scored by when their lease ends
-    moor7:quota:{2000103}:pause   STRING  pause-until, after an over-quota answer
-    moor7:quota:{2000103}:epoch   HASH  which server wrote the window, and its recovery
-
-Times are microseconds of Redis's clock, so clock differences between hosts do not
-matter. A call whose process dies mid-flight holds its slot until its lease ends.
-
-Losing the window (a restart without persistence, a failover, a flush) would let a new
-burst go on top of calls the gateway still counts. Every script therefore first checks
-the ``epoch`` key against the server's ``run_id``: a missing or foreign epoch starts a
-new one, and when the window may have been lost (the server started less than
-``period + lease`` ago, the keys came from another server, or a process vouches that it
-knew them) the new window *recovers*: the calls that may still count but are unknown are
-at most ``max_calls`` minus those the processes re-seed, so it grants only the room that
-re-seeded calls prove (as they expire), until ``period + lease`` has passed or every one
-of the ``max_calls`` slots is accounted for. A new server looks like a restarted one,
-unless its owner declares it in ``moor7:fresh-server`` (:data:`FRESH_SERVER_KEY`).
-Each process keeps a log of its own recent grants for that, and to start its local
-fallback from them.
+What this module adds: the queue of each account per event loop (only its head polls
+Redis, which says exactly when the next slot frees), this process's log of its recent
+grants (to re-seed a lost window, and to start the local fallback from), and what a
+failure means for a call.
 """
 
 from __future__ import annotations
@@ -39,18 +22,36 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import itertools
 import logging
 import math
 import secrets
+import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Final, Literal
 
+from . import _redis_scripts as lua
 from ._arguments import seconds
-from ._limits import LocalLimiter, next_pause
-from ._signing import redact_url
+from ._limits import (
+    NOTICE_WAIT,
+    WAIT_REASONS,
+    LocalLimiter,
+    Priority,
+    QuotaUsage,
+    log_wait,
+    next_pause,
+)
+from ._redis_connections import (
+    ALL_LIMITERS,
+    LoopState,
+    Queue,
+    RedisTarget,
+    import_redis,
+    running_loop_or_none,
+)
 from .exceptions import ConfigurationError, LimiterUnavailableError, UsageError
 
 if TYPE_CHECKING:
@@ -60,184 +61,43 @@ __all__ = ["RedisLimiter"]
 
 log = logging.getLogger("moor7")
 
-# Every script starts here. KEYS: done, flight, pause, epoch, fresh. ARGV: period_us, lease_us,
-# vouch (an epoch this process saw, '' if none), max_calls, then the script's own.
-# Times are microseconds of Redis's clock: exact in Lua's doubles (2^53 us is 285 years).
-_PRELUDE = """
-local done, flight, pause, epoch = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local period, lease, max_calls = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
--- Numbers reach Redis as text: whole, never in Lua's rounded '%.14g' form.
-local function n(x) return string.format('%.0f', x) end
-local keep = math.ceil((period + lease) / 1000) + 1000
-redis.call('ZREMRANGEBYSCORE', done, '-inf', now)
-redis.call('ZREMRANGEBYSCORE', flight, '-inf', now)
-local info = redis.call('INFO', 'server')
-local run_id = string.match(info, 'run_id:(%w+)')
-local e = redis.call('HMGET', epoch, 'id', 'run', 'until', 'seeded')
-local id, until_us, seeded = e[1], tonumber(e[3] or '0'), tonumber(e[4] or '0')
-if not id or e[2] ~= run_id then
-  -- A window this server did not write: was the old one lost with calls that count?
-  local horizon = period + lease
-  -- uptime_in_seconds counts whole seconds of the clock (now's minus the start's), so
-  -- it may read 1 a millisecond after the start: the start may be a second later than
-  -- it says, and a recovery must assume that.
-  local reported = tonumber(string.match(info, 'uptime_in_seconds:(%d+)'))
-  local uptime = math.max(0, reported - 1) * 1000000
-  until_us = 0
-  if id or ARGV[3] ~= '' then
-    -- Keys from another server (failover, restart from disk), or a process knew them.
-    until_us = now + horizon
-  elseif uptime < horizon and redis.call('GET', KEYS[5]) ~= run_id then
-    -- Started recently, and its owner did not declare this instance new: calls
-    -- granted before the start may still count.
-    until_us = now - uptime + horizon
-  end
-  -- What survived is known; what was lost is at most max_calls minus that.
-  seeded = redis.call('ZCARD', done) + redis.call('ZCARD', flight)
-  id = string.sub(run_id, 1, 12) .. '-' .. n(now)
-  redis.call('HSET', epoch, 'id', id, 'run', run_id, 'until', n(until_us), 'seeded', seeded)
-end
-redis.call('PEXPIRE', epoch, keep)
-local recovering = until_us > now and seeded < max_calls
-"""
-
-# ARGV[5]: member. Returns {1, 0, epoch, 0} when granted, {0, us to wait, epoch,
-# us of recovery left} when not, {2, 0, epoch, 0} when this process must re-seed first.
-_ACQUIRE = (
-    _PRELUDE
-    + """
-local left = 0
-if recovering then left = until_us - now end
-if ARGV[3] ~= '' and ARGV[3] ~= id then
-  return {2, 0, id, left}
-end
-local paused = tonumber(redis.call('GET', pause) or '0')
-if paused > now then
-  return {0, paused - now, id, left}
-end
-local live = redis.call('ZCARD', done) + redis.call('ZCARD', flight)
--- Recovering: only the room that re-seeded calls of the lost window have freed.
-local limit = max_calls
-if recovering then limit = seeded end
-if live < limit then
-  redis.call('ZADD', flight, n(now + lease), ARGV[5])
-  redis.call('PEXPIRE', flight, math.ceil(lease / 1000) + 1000)
-  return {1, 0, id, left}
-end
--- Every slot in flight: none frees before a full period after the next finish.
-local wait = period
-local first = redis.call('ZRANGE', done, 0, 0, 'WITHSCORES')
-if first[2] then wait = tonumber(first[2]) - now end
-if recovering then
-  local f = redis.call('ZRANGE', flight, 0, 0, 'WITHSCORES')
-  if f[2] and tonumber(f[2]) - now < wait then wait = tonumber(f[2]) - now end
-  if left < wait then wait = left end
-end
-return {0, wait, id, left}
-"""
-)
-
-# ARGV[5]: member; ARGV[3]: the epoch it was granted in.
-_RELEASE = (
-    _PRELUDE
-    + """
-local known = redis.call('ZREM', flight, ARGV[5]) == 1 or redis.call('ZSCORE', done, ARGV[5])
-redis.call('ZADD', done, n(now + period), ARGV[5])
-redis.call('PEXPIRE', done, keep)
-if not known and until_us > now and ARGV[3] ~= id then
-  -- A call of the lost window, now known: it counts towards the proven room.
-  redis.call('HINCRBY', epoch, 'seeded', 1)
-end
-return 1
-"""
-)
-
-# ARGV[5]: the epoch to seed; then per grant: member, 'd'one or 'f'light, us its slot
-# still holds, '1' if it was in the lost window (granted by Redis in another epoch).
-# Returns {1, epoch} when seeded, {0, epoch} when the epoch changed meanwhile.
-_SEED = (
-    _PRELUDE
-    + """
-if ARGV[5] ~= id then
-  return {0, id}
-end
-local added = 0
-for i = 6, #ARGV, 4 do
-  local m = ARGV[i]
-  if not redis.call('ZSCORE', done, m) and not redis.call('ZSCORE', flight, m) then
-    local key = flight
-    if ARGV[i + 1] == 'd' then key = done end
-    redis.call('ZADD', key, n(now + tonumber(ARGV[i + 2])), m)
-    if ARGV[i + 3] == '1' then added = added + 1 end
-  end
-end
-redis.call('PEXPIRE', done, keep)
-redis.call('PEXPIRE', flight, keep)
-if added > 0 and until_us > now then
-  redis.call('HINCRBY', epoch, 'seeded', added)
-end
-return {1, id}
-"""
-)
-
-# KEYS: pause. ARGV: pause_us. Extends a pause, never shortens one.
-_PAUSE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local until_us = now + tonumber(ARGV[1])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if until_us > current then
-  local px = math.ceil(tonumber(ARGV[1]) / 1000) + 1000
-  redis.call('SET', KEYS[1], string.format('%.0f', until_us), 'PX', px)
-end
-return 1
-"""
-
-_SCRIPTS = (_ACQUIRE, _RELEASE, _SEED, _PAUSE)
-
-#: Holds the ``run_id`` of a server instance its owner started empty, for moor7 (as
-#: :func:`moor7.testing.redis_server` does): no call granted before it can still count,
-#: so a window missing there needs no recovery. A restart changes the ``run_id``.
-FRESH_SERVER_KEY = "moor7:fresh-server"
+#: The most a call with no timeout (``timeout=None``) is assumed to hold its slot, when
+#: no ``lease`` is given: past it, a call whose process died frees its slot.
+UNBOUNDED_LEASE: Final = 300.0
+# Added to an attempt's timeout: the time to sign it and for its bytes to leave, after
+# Redis granted the slot.
+_LEASE_MARGIN: Final = 0.5
 
 # The synced epoch of an account whose process granted calls without Redis.
 _LOCAL = "local"
 
-
-def _import_redis() -> Any:
-    try:
-        import redis.asyncio
-    except ImportError as exc:  # pragma: no cover - exercised by hand without the extra
-        msg = "RedisLimiter needs redis-py: pip install 'moor7[redis]'"
-        raise ImportError(msg) from exc
-    return redis
+_PRIORITY_CODES: Final = {Priority.INTERACTIVE: "i", Priority.BATCH: "b"}
 
 
 class _Unavailable(Exception):
-    """Redis did not answer in time or at all; carries the cause for the user's error."""
+    """A step could not be done in Redis. Holds words only, never redis-py's exception
+    (whose frames hold the connection's password)."""
 
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(cause)
-        self.cause = cause
+    def __init__(self, description: str, *, refused: bool) -> None:
+        super().__init__(description)
+        self.description = description
+        # Redis answered, and said no: retrying or falling back will not fix it.
+        self.refused = refused
 
-    def __str__(self) -> str:
-        cause = self.cause
-        if isinstance(cause, (asyncio.TimeoutError, TimeoutError)):
-            return "TimeoutError: no answer within the limiter's timeouts"
-        return f"{type(cause).__name__}: {cause}"
+    def again(self) -> _Unavailable:
+        return _Unavailable(self.description, refused=self.refused)
 
 
 class _Grant:
     """One call this process was granted, for re-seeding a lost window."""
 
-    __slots__ = ("epoch", "finished", "granted", "member")
+    __slots__ = ("epoch", "finished", "granted", "lease", "member")
 
-    def __init__(self, member: str, epoch: str | None) -> None:
+    def __init__(self, member: str, epoch: str | None, lease: float) -> None:
         self.member = member
         # The epoch Redis granted it in; None: granted by the local fallback.
         self.epoch = epoch
+        self.lease = lease
         self.granted = time.monotonic()
         self.finished: float | None = None
 
@@ -251,98 +111,13 @@ class _Account:
         self.synced = ""
 
 
-class _Queue:
-    """The waiters of one account on one event loop; dropped when none is left."""
-
-    __slots__ = ("lock", "users")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
-
-
-class _LoopState:
-    """What the limiter keeps for one event loop: its Redis client and its queues."""
-
-    def __init__(self, limiter: RedisLimiter, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.owned = limiter._given is None
-        self.client: Any = limiter._given if limiter._given is not None else limiter._new_client()
-        self.scripts = tuple(self.client.register_script(s) for s in _SCRIPTS)
-        self.queues: dict[str, _Queue] = {}
-        # Bumped by each failure, so that waiters queued behind it fail at once instead
-        # of each waiting out the timeouts in turn.
-        self.outages = 0
-        self.last_error: _Unavailable | None = None
-        self.closed = False
-        # asyncio.run() and asyncio.Runner finish the loop's async generators before
-        # closing it: this one closes the connections while the loop still runs.
-        self.closer = _close_at_loop_shutdown(limiter, self)
-        with contextlib.suppress(StopIteration):
-            self.closer.asend(None).send(None)
-
-    async def aclose(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        if self.owned:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.client.aclose(), 1.0)
-
-    def drop_without_its_loop(self) -> None:
-        """Close the connections of a loop that is closed or not running: no coroutine
-        can run on it now."""
-        self.closed = True
-        # Finish the closer here, where it finds this state closed and does nothing,
-        # so that it is not finalized later on a loop that may never run it.
-        with contextlib.suppress(StopIteration, RuntimeError):
-            self.closer.aclose().send(None)
-        if self.owned:
-            _close_sockets_of_stopped_loop(self.client, self.loop)
-
-
-async def _close_at_loop_shutdown(
-    limiter: RedisLimiter, state: _LoopState
-) -> AsyncGenerator[None, None]:
-    try:
-        yield
-    finally:
-        if not state.loop.is_closed():
-            limiter._forget_loop(state)
-            await state.aclose()
-
-
-def _close_sockets_of_stopped_loop(client: Any, loop: asyncio.AbstractEventLoop) -> None:
-    # A transport closes itself through its loop, which is not running: abort() has it
-    # close its socket when the loop runs again. A closed loop never will, so the socket
-    # is closed here, and the transport and redis-py's connection marked closed, so that
-    # neither warns about it when collected. Best effort across redis-py versions.
-    pool = getattr(client, "connection_pool", None)
-    connections = [
-        *getattr(pool, "_available_connections", ()),
-        *getattr(pool, "_in_use_connections", ()),
-    ]
-    for connection in connections:
-        writer = getattr(connection, "_writer", None)
-        if writer is None:
-            continue
-        connection._reader = connection._writer = None
-        transport = writer.transport
-        with contextlib.suppress(RuntimeError):
-            transport.abort()  # stops it; its close cannot be scheduled on a closed loop
-        sock = getattr(transport, "_sock", None)
-        if sock is not None and loop.is_closed():
-            sock.close()
-            transport._sock = None
-
-
 class RedisLimiter:
     """At most ``max_calls`` calls per account in any rolling ``period``, across every
-    process and host that shares one Redis server.
+    process and host that shares one Redis server or cluster.
 
-    Install with ``pip install 'moor7[redis]'``. Pass the same limiter to every client of
-    the process; give every process the same Redis, ``max_calls``, ``period`` and
-    ``lease``.
+    Install with ``pip install '.[redis]'`` (from a clone of moor7). Pass the same
+    limiter to every client of the process; give every process the same Redis,
+    ``max_calls``, ``period`` and ``after_restart``.
 
     Example:
         ::
@@ -353,9 +128,12 @@ class RedisLimiter:
             await limiter.aclose()
 
     Args:
-        redis: A Redis URL, or a ``redis.asyncio.Redis`` client. A URL lets the limiter
-            open one connection pool per event loop (the sync ``Client``'s and yours),
-            closed with its loop; a client is bound to the event loop it was made on.
+        redis: A Redis URL (``redis://``, ``rediss://`` for TLS, ``unix://``, or
+            ``redis+cluster://host:7000,host:7001`` for a Redis Cluster), or a
+            ``redis.asyncio.Redis`` or ``redis.asyncio.RedisCluster`` client (Sentinel's
+            ``master_for()`` gives one). A URL lets the limiter open one client per
+            event loop (the sync ``Client``'s and yours), closed with its loop; a client
+            is bound to the event loop it is used on.
         max_calls: Calls allowed per ``period`` (7moor: 20 per minute).
         period: The window, in seconds.
         on_unavailable: When Redis cannot be reached or does not answer within the
@@ -363,100 +141,148 @@ class RedisLimiter:
             not sent), or ``"local"`` to fall back to a :class:`LocalLimiter` with the
             same quota, which starts from this process's recent grants (then each
             process counts only itself until Redis is back: choose it only if a few
-            over-quota answers are better than failed calls). Never unlimited.
-        lease: Seconds a call in flight may hold its slot if its process dies before
-            reporting that it finished. Longer than any call's timeout plus retries.
-            After the shared window is lost, it recovers for ``period + lease``.
+            over-quota answers are better than failed calls). Never unlimited. A Redis
+            that *refuses* the limiter (a wrong password, an ACL without a command it
+            needs) raises :class:`~moor7.ConfigurationError` either way.
+        after_restart: When an account's window is missing and no running process knew
+            it, which is what a new server looks like, and a restart or flush that every
+            process of the account went down with too: ``"serve"`` (the default) starts
+            a new window at once, so a new server serves its first call at once; if the
+            gateway still counts calls of before, it answers at most one burst over
+            quota, which moor7 meets with a pause and safe retries. ``"wait"``: a server
+            that started less than ``period`` plus one attempt's bound ago grants
+            nothing until then (needs the ``INFO`` command; see docs/quota.md).
+        lease: Seconds a call in flight holds its slot at most, if its process dies
+            before saying that it finished. Default: learned per call, from the
+            client's timeout (plus half a second), or 300 s for a call without one.
         key_prefix: Prefix of the Redis keys.
         socket_connect_timeout: Seconds to open a connection to Redis.
         socket_timeout: Seconds to wait for Redis's answer. Each step of the limiter
             (take, release, pause) waits at most ``socket_connect_timeout +
             socket_timeout`` for Redis, a given client too, before ``on_unavailable``
             applies; a release that fails is retried once on a fresh connection.
+
+    Raises:
+        ConfigurationError: A setting or the Redis target is not usable.
     """
 
     def __init__(
         self,
-        redis: str | redis.asyncio.Redis,
+        redis: str | redis.asyncio.Redis | redis.asyncio.RedisCluster,
         *,
         max_calls: int = 20,
         period: float = 60.0,
         on_unavailable: Literal["raise", "local"] = "raise",
-        lease: float = 300.0,
+        after_restart: Literal["serve", "wait"] = "serve",
+        lease: float | None = None,
         key_prefix: str = "moor7:quota:",
         socket_connect_timeout: float = 2.0,
         socket_timeout: float = 2.0,
     ) -> None:
-        module = _import_redis()
+        # Wrapped before anything can raise, and the plain URL (password and all) dropped:
+        # a crash reporter records the frame's locals.
+        self._target = RedisTarget(redis)
+        del redis
+        module = import_redis()
         # LocalLimiter validates max_calls and period, and is the fallback.
         self._fallback = LocalLimiter(max_calls, period)
         if on_unavailable not in ("raise", "local"):
             msg = f"on_unavailable must be 'raise' or 'local', got {on_unavailable!r}"
             raise ConfigurationError(msg)
-        if isinstance(redis, str):
-            try:
-                # Checked now, not at the first call, where redis-py's ValueError would
-                # escape the client.
-                module.connection.parse_url(redis)
-            except ValueError as exc:
-                msg = f"not a Redis URL (redis://, rediss:// or unix://): {redact_url(redis)!r}"
-                raise ConfigurationError(msg) from exc
-            self._url: str | None = redis
-            self._given: Any = None
-        elif isinstance(redis, module.Redis):
-            self._url = None
-            self._given = redis
-        else:
-            msg = f"redis must be a URL or a redis.asyncio.Redis, got {type(redis).__name__}"
+        if after_restart not in ("serve", "wait"):
+            msg = f"after_restart must be 'serve' or 'wait', got {after_restart!r}"
+            raise ConfigurationError(msg)
+        if not isinstance(key_prefix, str):
+            msg = f"key_prefix must be a string, got {type(key_prefix).__name__}"
             raise ConfigurationError(msg)
         self.max_calls: int = max_calls
         self.period: float = float(period)
         self.on_unavailable = on_unavailable
-        self.lease: float = seconds("lease", lease)
+        self.after_restart = after_restart
+        self.lease: float | None = None if lease is None else seconds("lease", lease)
         self.key_prefix = key_prefix
         self.socket_connect_timeout: float = seconds(
             "socket_connect_timeout", socket_connect_timeout
         )
         self.socket_timeout: float = seconds("socket_timeout", socket_timeout)
+        self._target.check(module)
+        exceptions = module.exceptions
         self._redis_errors: tuple[type[BaseException], ...] = (
             module.RedisError,
+            # Not a RedisError: "no reachable node", "cluster mode is not enabled".
+            exceptions.RedisClusterException,
             OSError,
             asyncio.TimeoutError,
         )
         self._broken: tuple[type[BaseException], ...] = (module.ConnectionError, ConnectionError)
-        self._loops: dict[asyncio.AbstractEventLoop, _LoopState] = {}
+        # Redis answered no, and will again: a wrong password, an ACL, a key's type, a
+        # cluster slot. (AuthenticationError is a ConnectionError to redis-py.)
+        self._refusals: tuple[type[BaseException], ...] = (
+            exceptions.AuthenticationError,
+            exceptions.AuthorizationError,
+            exceptions.NoPermissionError,
+        )
+        # Answers that pass: a failover or a restart in progress.
+        self._passing: tuple[type[BaseException], ...] = (
+            module.ConnectionError,
+            module.TimeoutError,
+            OSError,
+            asyncio.TimeoutError,
+            exceptions.ReadOnlyError,
+            exceptions.TryAgainError,
+            exceptions.ClusterDownError,
+            exceptions.MasterDownError,
+            exceptions.SlotNotCoveredError,
+        )
+        self._scripts = (
+            ("acquire", lua.ACQUIRE),
+            ("release", lua.RELEASE),
+            ("seed", lua.SEED),
+            ("pause", lua.PAUSE),
+            ("usage", lua.USAGE),
+            ("withdraw", lua.WITHDRAW),
+        )
+        self._poll = lua.grace(self.period) / 2
+        # Names this process in the epochs it starts and the queues it registers.
+        self._token = secrets.token_hex(6)
+        self._queue_ids = itertools.count()
+        self._loops: dict[asyncio.AbstractEventLoop, LoopState] = {}
         # This process's grants per account, for every event loop and thread.
         self._lock = threading.Lock()
         self._accounts: dict[str, _Account] = {}
         self._grants_since_sweep = 0
         self._pauses: dict[str, deque[float]] = {}
+        # Per account: the unusual wait last logged, and until when it lasts.
+        self._warned: dict[str, tuple[str, float]] = {}
         self._unavailable_since: float | None = None
+        ALL_LIMITERS.add(self)
 
     def __repr__(self) -> str:
         # getattr: a half-built limiter (its __init__ raised) must still show itself.
-        url = getattr(self, "_url", None)
-        where = "<client>" if url is None else redact_url(url)
         return (
-            f"RedisLimiter({where!r}, max_calls={getattr(self, 'max_calls', None)}, "
+            f"RedisLimiter({getattr(self, '_target', None)!r}, "
+            f"max_calls={getattr(self, 'max_calls', None)}, "
             f"period={getattr(self, 'period', None)})"
         )
 
     # -- connections -------------------------------------------------------------------
 
     def _new_client(self) -> Any:
-        module = _import_redis()
+        module = import_redis()
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
-        return module.asyncio.Redis.from_url(
-            self._url,
-            socket_connect_timeout=self.socket_connect_timeout,
-            socket_timeout=self.socket_timeout,
-            # One attempt per step: the limiter bounds the wait and retries itself.
-            retry=Retry(NoBackoff(), 0),
-        )
+        settings: dict[str, Any] = {
+            "socket_connect_timeout": self.socket_connect_timeout,
+            "socket_timeout": self.socket_timeout,
+        }
+        if not self._target.cluster:
+            # One attempt per step: the limiter bounds the wait and retries itself. (A
+            # cluster client follows MOVED and ASK answers with retries of its own.)
+            settings["retry"] = Retry(NoBackoff(), 0)
+        return self._target.new_client(module, **settings)
 
-    def _loop_state(self) -> _LoopState:
+    def _loop_state(self) -> LoopState:
         loop = asyncio.get_running_loop()
         state = self._loops.get(loop)
         if state is None:
@@ -464,10 +290,10 @@ class RedisLimiter:
             for dead in [s for s in self._loops.values() if s.loop.is_closed()]:
                 self._forget_loop(dead)
                 dead.drop_without_its_loop()
-            state = self._loops[loop] = _LoopState(self, loop)
+            state = self._loops[loop] = LoopState(self, loop)
         return state
 
-    def _forget_loop(self, state: _LoopState) -> None:
+    def _forget_loop(self, state: LoopState) -> None:
         if self._loops.get(state.loop) is state:
             del self._loops[state.loop]
 
@@ -493,13 +319,15 @@ class RedisLimiter:
         """Close every connection this limiter opened, from synchronous code.
 
         The same as :meth:`aclose`, for code without an event loop (a worker that runs
-        ``asyncio.run()`` per job, a program that uses the sync ``Client``).
+        ``asyncio.run()`` per job, a program that uses the sync ``Client``). In a child
+        process after ``fork()``, the parent's connections were already let go of,
+        untouched: this closes only the child's own.
 
         Raises:
             UsageError: Called from an event loop that has connections of this limiter:
                 use ``await limiter.aclose()`` there.
         """
-        running = _running_loop_or_none()
+        running = running_loop_or_none()
         if running is not None and running in self._loops:
             msg = "RedisLimiter.close() from a running event loop: use await limiter.aclose()"
             raise UsageError(msg)
@@ -508,7 +336,7 @@ class RedisLimiter:
                 future.result(timeout=2.0)
 
     def _close_other_loops(self) -> list[concurrent.futures.Future[None]]:
-        running = _running_loop_or_none()
+        running = running_loop_or_none()
         futures = []
         for state in list(self._loops.values()):
             if state.loop is running:
@@ -521,48 +349,129 @@ class RedisLimiter:
             state.drop_without_its_loop()
         return futures
 
-    # -- the protocol ------------------------------------------------------------------
+    def _after_fork_in_child(self) -> None:
+        # The parent's lock may have been held by a thread that does not exist here, and
+        # its loops do not run here: their connections are the parent's.
+        self._lock = threading.Lock()
+        for state in self._loops.values():
+            state.forget_after_fork()
+        self._loops.clear()
+
+    # -- the steps in Redis ------------------------------------------------------------
 
     def _keys(self, account: str) -> list[str]:
         base = f"{self.key_prefix}{{{account}}}"
-        keys = [f"{base}:done", f"{base}:flight", f"{base}:pause", f"{base}:epoch"]
-        return [*keys, FRESH_SERVER_KEY]
+        return [f"{base}:{suffix}" for suffix in lua.KEY_SUFFIXES]
 
-    def _args(self, vouch: str, *more: str | int) -> list[str | int]:
-        return [_us(self.period), _us(self.lease), vouch, self.max_calls, *more]
+    def _args(self, vouch: str, lease: float, mode: str, *more: str | int) -> list[str | int]:
+        strict = "1" if self.after_restart == "wait" else "0"
+        return [
+            *(_us(self.period), _us(lease), vouch, self.max_calls, strict, self._token, mode),
+            *more,
+        ]
 
-    async def _run(self, state: _LoopState, script: Any, keys: list[str], args: list[Any]) -> Any:
+    def _lease_for(self, timeout: float | None) -> float:
+        """How long a call may hold its slot in flight: its attempt's bound."""
+        if self.lease is not None:
+            return self.lease
+        if timeout is None:
+            return UNBOUNDED_LEASE
+        return timeout + _LEASE_MARGIN
+
+    def _longest_lease(self, account: str) -> float:
+        """The longest lease of this process's live grants of *account* (or the
+        default), for the steps that take no call of their own."""
+        with self._lock:
+            entry = self._accounts.get(account)
+            leases = [g.lease for g in entry.grants] if entry is not None else []
+        return max(leases, default=self._lease_for(None))
+
+    def _failure(self, exc: BaseException) -> _Unavailable:
+        refused = isinstance(exc, self._refusals) or not isinstance(exc, self._passing)
+        if "Cluster mode is not enabled" in str(exc):
+            refused = True  # a redis+cluster:// URL for a single server (or an ACL)
+        if _tls_failure(exc):
+            # A certificate nobody trusts, TLS against a plain port: no wait fixes it.
+            refused = True
+        if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) and not str(exc):
+            what = "TimeoutError: no answer within the limiter's timeouts"
+        else:
+            what = f"{type(exc).__name__}: {self._target.scrub(str(exc))}"
+        return _Unavailable(what, refused=refused)
+
+    async def _run(self, state: LoopState, script: str, keys: list[str], args: list[Any]) -> Any:
         # redis-py's own timeouts do not bound every wait in every version (5.0 had no
         # default and could block forever on a frozen server), and a given client has
-        # its own: so every call is bounded here too.
+        # its own: so every step is bounded here too.
         bound = self.socket_connect_timeout + self.socket_timeout
-        try:
+        run = state.scripts[script]
+        failure: _Unavailable | None = None
+        for attempt in (1, 2):
             try:
-                return await asyncio.wait_for(script(keys, args, state.client), bound)
-            except self._broken as exc:
-                # A pooled connection that died (a Redis restart, an idle timeout):
-                # redis-py dropped it, so this opens a fresh one. Not after a timeout,
-                # which would only double the wait on a stalled server.
-                log.debug("quota: Redis connection broken (%s); trying a fresh one", exc)
-                return await asyncio.wait_for(script(keys, args, state.client), bound)
-        except self._redis_errors as exc:
-            raise _Unavailable(exc) from exc
+                return await asyncio.wait_for(run(keys, args, state.client), bound)
+            except self._redis_errors as exc:
+                failure = self._failure(exc)
+                if attempt == 1 and isinstance(exc, self._broken) and not failure.refused:
+                    # A pooled connection that died (a Redis restart, an idle timeout):
+                    # redis-py dropped it, so a second try opens a fresh one. Not after
+                    # a timeout, which would only double the wait on a stalled server.
+                    log.debug("quota: Redis connection broken (%s); trying a fresh one", failure)
+                    continue
+            break
+        # Raised here, outside the except clause: no __context__ leads to redis-py's
+        # frames, where the connection's password sits.
+        assert failure is not None
+        raise failure
+
+    def _raise_for(self, failure: _Unavailable) -> None:
+        if failure.refused:
+            msg = (
+                f"Redis refused the limiter ({failure.description}): check the password, "
+                "the ACL (docs/quota.md lists the commands the limiter needs), TLS (the "
+                "CA to trust: ?ssl_ca_certs=...), and that the key prefix is the "
+                "limiter's alone"
+            )
+            raise ConfigurationError(msg)
+        msg = f"the Redis limiter is unreachable: {failure.description}"
+        raise LimiterUnavailableError(msg)
+
+    # -- the protocol ------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def acquire(self, account: str) -> AsyncIterator[None]:
-        """Wait for a slot of *account*'s quota in Redis; hold it while the call runs."""
+    async def acquire(
+        self,
+        account: str,
+        *,
+        priority: Priority | Literal["interactive", "batch"] = Priority.INTERACTIVE,
+        timeout: float | None = None,
+    ) -> AsyncIterator[None]:
+        """Wait for a slot of *account*'s quota in Redis; hold it while the call runs.
+
+        Args:
+            account: The account (appkey).
+            priority: Interactive calls take the next free slot before batch ones.
+            timeout: The attempt's timeout: the slot's lease, unless ``lease`` is set.
+
+        Raises:
+            LimiterUnavailableError: Redis is unreachable (``on_unavailable="raise"``).
+            ConfigurationError: Redis refused the limiter.
+        """
+        code = _PRIORITY_CODES[Priority(priority)]
+        lease = self._lease_for(timeout)
         member = f"{time.time():.6f}:{secrets.token_hex(8)}"
         started = time.monotonic()
         state = self._loop_state()
+        failure: _Unavailable | None = None
         try:
-            epoch = await self._wait_in_redis(state, account, member)
+            epoch = await self._wait_in_redis(state, account, member, code, lease)
         except _Unavailable as exc:
-            if self.on_unavailable == "raise":
-                msg = f"the Redis limiter is unreachable: {exc}"
-                raise LimiterUnavailableError(msg) from exc.cause
-            self._note_unavailable(exc)
+            failure = exc
+        if failure is not None:
+            if failure.refused or self.on_unavailable == "raise":
+                self._raise_for(failure)
+            self._note_unavailable(failure)
             async with self._fallback.acquire(account):
-                grant = self._log_grant(account, member, None)
+                grant = self._log_grant(account, member, None, lease)
                 try:
                     yield
                 finally:
@@ -572,117 +481,159 @@ class RedisLimiter:
         waited = time.monotonic() - started
         if waited > 0.001:
             log.debug("quota: waited %.3fs for a Redis slot of account %s", waited, account)
-        grant = self._log_grant(account, member, epoch)
+        grant = self._log_grant(account, member, epoch, lease)
         try:
             # The fallback counts every grant too, so that it starts from them.
             with self._fallback._count_granted_elsewhere(account):
                 yield
         finally:
             grant.finished = time.monotonic()
-            await self._release(state, account, member, epoch)
+            await self._release(state, account, member, epoch, lease)
 
-    async def _wait_in_redis(self, state: _LoopState, account: str, member: str) -> str:
-        acquire = state.scripts[0]
+    async def _wait_in_redis(
+        self, state: LoopState, account: str, member: str, priority: str, lease: float
+    ) -> str:
         keys = self._keys(account)
-        queue = state.queues.get(account)
-        if queue is None:
-            queue = state.queues[account] = _Queue()
+        queue = state.queue(account, priority, lambda: f"{self._token}-{next(self._queue_ids)}")
         queue.users += 1
         outages = state.outages
+        granted = False
+        noticed = False
         try:
-            # Waiters of one account on one loop queue here, first come first served, so
-            # that only the head of the queue polls Redis.
+            # Only the head of the queue polls Redis; the others wait their turn here.
             async with queue.lock:
                 if state.outages != outages and state.last_error is not None:
                     # Redis failed while this one queued: fail with it, at once.
-                    raise _Unavailable(state.last_error.cause)
+                    assert isinstance(state.last_error, _Unavailable)
+                    raise state.last_error.again()
                 while True:
                     vouch = self._synced(account)
+                    args = self._args(vouch, lease, "w", member, priority, 0, queue.id, queue.users)
                     try:
-                        granted, wait_us, epoch, _ = await self._run(
-                            state, acquire, keys, self._args(vouch, member)
+                        answer, wait_us, epoch, why, left_us = await self._run(
+                            state, "acquire", keys, args
                         )
                     except _Unavailable as exc:
                         state.outages += 1
                         state.last_error = exc
                         raise
-                    epoch = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
-                    if int(granted) == 1:
+                    epoch = _text(epoch)
+                    if int(answer) == 1:
+                        granted = True
+                        queue.registered = queue.users > 1
                         return epoch
-                    if int(granted) == 2:
-                        await self._seed(state, account, epoch, vouch)
+                    if int(answer) == 2:
+                        await self._seed(state, account, epoch, lease, _text(why))
                         continue
-                    # Never spin: Redis said when the earliest slot frees.
-                    await asyncio.sleep(max(int(wait_us), 100) / 1_000_000)
+                    queue.registered = True
+                    wait = int(wait_us) / 1_000_000
+                    if not noticed:
+                        noticed = self._note_wait(account, _text(why), wait, int(left_us) / 1e6)
+                    # Never spin: Redis said when the slot this call waits for frees.
+                    # Yet poll twice per grace at least, to be among the first to see a
+                    # window lost meanwhile (see _redis_scripts.GRACE).
+                    await asyncio.sleep(max(min(wait, self._poll), 0.0001))
         finally:
             queue.users -= 1
-            if queue.users == 0 and state.queues.get(account) is queue:
-                del state.queues[account]
+            if queue.users == 0 and state.queues.get((account, priority)) is queue:
+                del state.queues[account, priority]
+                if queue.registered and not granted and not state.closed:
+                    # The last waiter left (cancelled, failed): stop counting as waiting
+                    # now, not when the registration expires.
+                    self._withdraw_soon(state, account, queue, priority)
 
-    async def _seed(self, state: _LoopState, account: str, epoch: str, known: str) -> None:
-        """Put this process's live grants into a window that lost them."""
+    def _withdraw_soon(self, state: LoopState, account: str, queue: Queue, priority: str) -> None:
+        async def withdraw() -> None:
+            with contextlib.suppress(_Unavailable):
+                args = self._args("", self._longest_lease(account), "w", queue.id, priority)
+                await self._run(state, "withdraw", self._keys(account), args)
+
+        task = state.loop.create_task(withdraw())
+        state.background.add(task)
+        task.add_done_callback(state.background.discard)
+
+    async def _seed(
+        self, state: LoopState, account: str, epoch: str, lease: float, cause: str
+    ) -> None:
+        """Put this process's live grants into a window that lost them (*cause*
+        ``"lost"``), or that moved to another server (``"moved"``)."""
         now = time.monotonic()
         args: list[str | int] = []
         with self._lock:
             live = self._live_grants(account, now)
+            known = self._accounts[account].synced if live else ""
         for grant in live:
             if grant.finished is None:
-                kind, left = "f", grant.granted + self.lease - now
+                kind, left = "f", grant.granted + grant.lease - now
             else:
                 kind, left = "d", grant.finished + self.period - now
             in_lost_window = grant.epoch is not None and grant.epoch != epoch
-            args += [grant.member, kind, _us(left), "1" if in_lost_window else "0"]
-        if known != _LOCAL:
-            log.warning(
-                "quota: the shared window of account %s was lost (Redis restarted, failed "
-                "over or was flushed); re-seeding this process's %d recent calls",
-                account,
-                len(live),
-            )
+            args += [grant.member, kind, _us(max(left, 0.000001)), "1" if in_lost_window else "0"]
         try:
             seeded, _ = await self._run(
-                state, state.scripts[2], self._keys(account), self._args(epoch, epoch, *args)
+                state, "seed", self._keys(account), self._args(epoch, lease, "w", epoch, *args)
             )
         except _Unavailable as exc:
             state.outages += 1
             state.last_error = exc
             raise
-        if int(seeded) == 1:
-            with self._lock:
-                self._account(account).synced = epoch
+        if int(seeded) != 1:
+            return  # the epoch changed meanwhile: the next step finds out
+        with self._lock:
+            self._account(account).synced = epoch
+        if known != _LOCAL:
+            what = (
+                "moved to another Redis server (a restart from disk, a failover); merged"
+                if cause == "moved"
+                else "was lost (Redis restarted empty, failed over or was flushed); re-seeded"
+            )
+            log.warning(
+                "quota: the shared window of account %s %s this process's %d recent calls",
+                account,
+                what,
+                len(live),
+                extra={"moor7_event": "quota_reseed", "moor7_account": account},
+            )
 
-    async def _release(self, state: _LoopState, account: str, member: str, epoch: str) -> None:
-        release = state.scripts[1]
-        keys = self._keys(account)
-        args = self._args(epoch, member)
+    async def _release(
+        self, state: LoopState, account: str, member: str, epoch: str, lease: float
+    ) -> None:
+        args = self._args(epoch, lease, "w", member)
         # Shielded: a caller cancelled right after its call must still report it
-        # finished, or its slot stays held until the lease ends.
+        # finished, or its slot stays held until its lease ends.
         try:
-            await asyncio.shield(self._release_once_more(state, release, keys, args))
+            await asyncio.shield(self._release_once_more(state, self._keys(account), args))
         except _Unavailable as exc:
             log.warning(
                 "quota: could not release a Redis slot of account %s (%s); it is held "
-                "until its lease ends in %.0fs",
+                "until %.0fs after its lease ends",
                 account,
-                exc,
-                self.lease,
+                exc.description,
+                self.period,
             )
+        finally:
+            if state.closed and state.owned:
+                # The limiter was closed while this call was in flight (or its loop is
+                # shutting down): the release reopened a connection that nothing else
+                # will close.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(state.client.aclose(), 1.0)
 
-    async def _release_once_more(
-        self, state: _LoopState, release: Any, keys: list[str], args: list[Any]
-    ) -> None:
+    async def _release_once_more(self, state: LoopState, keys: list[str], args: list[Any]) -> None:
         try:
-            await self._run(state, release, keys, args)
+            await self._run(state, "release", keys, args)
         except _Unavailable:
             # The connection may be the broken one: drop the idle ones (it is back among
             # them), so that the retry opens a fresh connection.
             if state.owned:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(
-                        state.client.connection_pool.disconnect(inuse_connections=False),
-                        self.socket_connect_timeout,
-                    )
-            await self._run(state, release, keys, args)
+                    pool = getattr(state.client, "connection_pool", None)
+                    if pool is not None:
+                        await asyncio.wait_for(
+                            pool.disconnect(inuse_connections=False),
+                            self.socket_connect_timeout,
+                        )
+            await self._run(state, "release", keys, args)
 
     async def pause(self, account: str, seconds: float | None = None) -> None:
         """Hold every process's next call of *account* for *seconds* (after an
@@ -690,13 +641,95 @@ class RedisLimiter:
         each further over-quota answer within a period."""
         seconds = next_pause(self._pauses, account, seconds, self.max_calls, self.period)
         state = self._loop_state()
+        failure: _Unavailable | None = None
         try:
-            await self._run(state, state.scripts[3], [self._keys(account)[2]], [_us(seconds)])
+            args = self._args("", self._longest_lease(account), "w", _us(seconds))
+            await self._run(state, "pause", self._keys(account), args)
         except _Unavailable as exc:
-            if self.on_unavailable == "raise":
-                msg = f"the Redis limiter is unreachable: {exc}"
-                raise LimiterUnavailableError(msg) from exc.cause
+            failure = exc
+        if failure is not None:
+            if failure.refused or self.on_unavailable == "raise":
+                self._raise_for(failure)
             await self._fallback.pause(account, seconds)
+            return
+        log.warning(
+            "quota: account %s paused for %.1fs in every process, after an over-quota answer",
+            account,
+            seconds,
+            extra={"moor7_event": "quota_pause", "moor7_account": account, "moor7_wait": seconds},
+        )
+        with self._lock:
+            self._warned[account] = ("pause", time.monotonic() + seconds)
+
+    async def _snapshot(self, account: str) -> _Snapshot:
+        state = self._loop_state()
+        failure: _Unavailable | None = None
+        try:
+            args = self._args("", self._longest_lease(account), "r")
+            raw = await self._run(state, "usage", self._keys(account), args)
+        except _Unavailable as exc:
+            failure = exc
+        if failure is not None:
+            self._raise_for(failure)
+        return _Snapshot(raw, self.max_calls)
+
+    async def usage(self, account: str) -> QuotaUsage:
+        """How *account*'s shared window stands now, in every process that shares it.
+
+        Raises:
+            LimiterUnavailableError: Redis is unreachable.
+            ConfigurationError: Redis refused the limiter.
+        """
+        window = await self._snapshot(account)
+        next_free, orphan = window.wait_for(window.used - window.cap, self.period)
+        if window.paused > 0:
+            blocked_by: str | None = "pause"
+        elif window.used < window.cap:
+            blocked_by = None
+        elif window.recovering > 0:
+            blocked_by = "recovery"
+        else:
+            blocked_by = "orphan" if orphan else "quota"
+        return QuotaUsage(
+            account=account,
+            max_calls=self.max_calls,
+            period=self.period,
+            used=window.used,
+            in_flight=window.in_flight,
+            orphaned=window.orphans,
+            waiting=window.waiting,
+            next_free_in=max(window.paused, next_free),
+            paused_for=window.paused,
+            recovering_for=window.recovering,
+            blocked_by=blocked_by,
+        )
+
+    async def expected_wait(
+        self,
+        account: str,
+        *,
+        priority: Priority | Literal["interactive", "batch"] = Priority.INTERACTIVE,
+    ) -> float:
+        """Seconds at least until a call of *account* asked for now could take a slot.
+
+        What a call's ``deadline`` consults, to fail at once instead of waiting for a
+        slot that frees too late: the quota, a pause, a recovery, an orphan's slot and
+        the calls queued ahead of it in this process all count. ``0.0`` when Redis
+        cannot say (the call itself then meets the outage).
+        """
+        code = _PRIORITY_CODES[Priority(priority)]
+        try:
+            window = await self._snapshot(account)
+        except (LimiterUnavailableError, ConfigurationError):
+            return 0.0
+        state = self._loops.get(asyncio.get_running_loop())
+        queue = None if state is None else state.queues.get((account, code))
+        ahead = 0 if queue is None else queue.users
+        if code == "b":
+            # Interactive calls waiting in any process go first.
+            ahead += window.waiting[Priority.INTERACTIVE]
+        wait, _ = window.wait_for(window.used + ahead - window.cap, self.period)
+        return max(window.paused, wait)
 
     # -- this process's grants ---------------------------------------------------------
 
@@ -707,9 +740,8 @@ class RedisLimiter:
         return entry
 
     def _alive(self, grant: _Grant, now: float) -> bool:
-        if grant.finished is None:
-            return grant.granted + self.lease > now
-        return grant.finished + self.period > now
+        # A call still running here holds its slot; a finished one for a period.
+        return grant.finished is None or grant.finished + self.period > now
 
     def _live_grants(self, account: str, now: float) -> list[_Grant]:
         entry = self._accounts.get(account)
@@ -720,15 +752,15 @@ class RedisLimiter:
         return live
 
     def _synced(self, account: str) -> str:
-        # '' when this process holds nothing in the window: nothing to re-seed.
+        # '' when this process holds nothing in the window: nothing to vouch for.
         with self._lock:
             if not self._live_grants(account, time.monotonic()):
                 self._accounts.pop(account, None)
                 return ""
             return self._accounts[account].synced
 
-    def _log_grant(self, account: str, member: str, epoch: str | None) -> _Grant:
-        grant = _Grant(member, epoch)
+    def _log_grant(self, account: str, member: str, epoch: str | None, lease: float) -> _Grant:
+        grant = _Grant(member, epoch, lease)
         with self._lock:
             entry = self._account(account)
             entry.grants.append(grant)
@@ -752,16 +784,52 @@ class RedisLimiter:
         stale = now - self.period
         for account in [a for a, times in self._pauses.items() if not times or times[-1] < stale]:
             del self._pauses[account]
+        for account in [a for a, (_, until) in self._warned.items() if until < now]:
+            del self._warned[account]
 
-    # -- outages -------------------------------------------------------------------------
+    # -- what the operator sees ----------------------------------------------------------
 
-    def _note_unavailable(self, exc: _Unavailable) -> None:
+    def _note_wait(self, account: str, why: str, wait: float, recovery_left: float) -> bool:
+        """Log a call's wait for a slot, once; True once logged (or never to log)."""
+        if why in ("quota", "reserved", "new"):
+            if wait < NOTICE_WAIT:
+                return False  # the head may yet learn of a longer wait at its next poll
+            log_wait(account, wait, why, warn=False)
+            return True
+        # Beyond the quota itself: once per account and episode, at WARNING.
+        now = time.monotonic()
+        until = now + max(wait, recovery_left)
+        with self._lock:
+            last = self._warned.get(account)
+            self._warned[account] = (why, until)
+            if last is not None and last[0] == why and last[1] > now:
+                return True
+        if why == "recovery":
+            log.warning(
+                "quota: no free slot for account %s: %s; the next frees in %.1fs, and the "
+                "recovery ends in %.1fs at the latest",
+                account,
+                WAIT_REASONS[why],
+                wait,
+                recovery_left,
+                extra={
+                    "moor7_event": "quota_wait",
+                    "moor7_account": account,
+                    "moor7_wait": wait,
+                    "moor7_reason": why,
+                },
+            )
+        else:
+            log_wait(account, wait, why, warn=True)
+        return True
+
+    def _note_unavailable(self, failure: _Unavailable) -> None:
         if self._unavailable_since is None:
             self._unavailable_since = time.monotonic()
             log.warning(
-                "quota: Redis is unreachable (%s); limiting in this process only until it is "
-                "back, starting from this process's recent calls",
-                type(exc.cause).__name__,
+                "quota: Redis is unreachable (%s); limiting in this process only until it "
+                "is back, starting from this process's recent calls",
+                failure.description,
             )
 
     def _note_available(self) -> None:
@@ -773,12 +841,48 @@ class RedisLimiter:
             self._unavailable_since = None
 
 
-def _running_loop_or_none() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
+def _tls_failure(exc: BaseException) -> bool:
+    """Whether *exc* (redis-py's, which wraps the socket's error) is a TLS failure."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _us(seconds: float) -> int:
     return max(1, math.ceil(seconds * 1_000_000))
+
+
+class _Snapshot:
+    """The USAGE script's answer, read."""
+
+    def __init__(self, raw: list[Any], max_calls: int) -> None:
+        done, flight, orphans, paused_us, left_us, wait_i, wait_b, cap, frees = raw
+        self.used = int(done) + int(flight)
+        self.in_flight = int(flight)
+        self.orphans = int(orphans)
+        self.paused = int(paused_us) / 1e6
+        self.recovering = int(left_us) / 1e6
+        self.cap = max_calls if int(cap) < 0 else int(cap)
+        self.waiting = {Priority.INTERACTIVE: int(wait_i), Priority.BATCH: int(wait_b)}
+        # When each held slot frees (earliest first), and whether it is an orphan's.
+        self.frees = [(int(_text(f).rstrip("o")) / 1e6, _text(f).endswith("o")) for f in frees]
+
+    def wait_for(self, index: int, period: float) -> tuple[float, bool]:
+        """Seconds until held slot number *index* (0: the first to free) frees, and
+        whether it is an orphan's. Past the ones done, slots held in flight free no
+        sooner than a period from now; a recovery's end frees all it holds back."""
+        if index < 0:
+            return 0.0, False
+        wait, orphan = self.frees[index] if index < len(self.frees) else (period, False)
+        if self.recovering > 0 and self.recovering < wait:
+            wait, orphan = self.recovering, False
+        return max(0.0, wait), orphan

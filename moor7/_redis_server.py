@@ -25,27 +25,27 @@ def _free_port() -> int:
         return port
 
 
-def _answers_ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def _command(port: int, *args: str) -> bytes:
-    """One command in RESP, without redis-py; returns the answer's raw bytes."""
-    request = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
+def _command(port: int, *args: str, pipelined: bool = False) -> bytes:
+    """One command in RESP, without redis-py; returns the answer's raw bytes. With
+    *pipelined*, ``args`` start with ``AUTH password``, whose ``+OK`` is dropped."""
+    request = _resp(*args[:2]) + _resp(*args[2:]) if pipelined else _resp(*args)
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
         conn.sendall(request.encode())
         answer = b""
-        while b"\r\n" not in answer or len(answer) < _resp_length(answer):
+        while True:
+            if pipelined and answer.startswith(b"+OK\r\n"):
+                answer = answer[5:]
+                pipelined = False
+            if b"\r\n" in answer and len(answer) >= _resp_length(answer):
+                return answer
             chunk = conn.recv(65536)
             if not chunk:
-                break
+                return answer
             answer += chunk
-        return answer
+
+
+def _resp(*args: str) -> str:
+    return f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
 
 
 def _resp_length(answer: bytes) -> int:
@@ -57,14 +57,27 @@ def _resp_length(answer: bytes) -> int:
 
 
 class RedisProcess:
-    """A redis-server on 127.0.0.1 that can be stopped, frozen and started again on
-    the same port, keeping nothing on disk: a restart loses every key.
+    """A redis-server on 127.0.0.1 that can be stopped, killed, frozen and started again
+    on the same port.
 
-    For moor7's own tests and benchmarks of Redis failures; :func:`redis_server` is the
-    public way to get a throwaway server.
+    By default it keeps nothing on disk, so a restart loses every key; with
+    ``appendonly=True`` it keeps an append-only file in its own directory and a restart
+    loads it back, as a server with an AOF volume does. ``arguments`` go to
+    redis-server as they are (``--requirepass``, ``--cluster-enabled yes``, TLS, ...).
+
+    For moor7's own tests and benchmarks of Redis deployments and failures;
+    :func:`redis_server` is the public way to get a throwaway server.
     """
 
-    def __init__(self, binary: str | None = None, *, startup_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        binary: str | None = None,
+        *,
+        startup_timeout: float = 10.0,
+        appendonly: bool = False,
+        arguments: tuple[str, ...] = (),
+        password: str | None = None,
+    ) -> None:
         binary = binary or os.environ.get("MOOR7_TEST_REDIS_SERVER") or shutil.which("redis-server")
         if binary is None:
             msg = (
@@ -76,42 +89,59 @@ class RedisProcess:
         self.port = _free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.startup_timeout = startup_timeout
+        self.appendonly = appendonly
+        self.arguments = arguments
+        # The default user's password, for the commands this helper sends itself.
+        self.password = password
         self._workdir = tempfile.TemporaryDirectory(prefix="moor7-redis-")
+        self.directory = self._workdir.name
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, *, declare_fresh: bool = False) -> None:
-        """Start the server (again) and wait until it answers ``PING``.
-
-        Args:
-            declare_fresh: Tell moor7's limiters that no call predates this instance
-                (true of a new throwaway server, not of one restarted under running
-                processes), so that they do not wait for a lost window to recover.
-        """
+    def start(self) -> None:
+        """Start the server (again) and wait until it answers ``PING``."""
         arguments = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        arguments += ["--appendonly", "no", "--dir", self._workdir.name]
+        arguments += ["--appendonly", "yes" if self.appendonly else "no"]
+        arguments += ["--dir", self.directory, *self.arguments]
         self._process = process = subprocess.Popen(  # noqa: S603 - the binary the caller chose
             [self.binary, *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + self.startup_timeout
-        while not _answers_ping(self.port):
+        while not self._answers():
             if process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 msg = f"redis-server did not start on 127.0.0.1:{self.port}"
                 raise RuntimeError(msg)
             time.sleep(0.05)
-        if declare_fresh:
-            info = _command(self.port, "INFO", "server").decode()
-            run_id = info.split("run_id:", 1)[1].split("\r\n", 1)[0]
-            _command(self.port, "SET", "moor7:fresh-server", run_id)
+
+    def _answers(self) -> bool:
+        try:
+            return not self.command("PING").startswith(b"-LOADING")
+        except OSError:
+            return False
+
+    def command(self, *args: str) -> bytes:
+        """One command, as the default user (with ``password`` if set); the raw answer."""
+        if self.password is None:
+            return _command(self.port, *args)
+        return _command(self.port, "AUTH", self.password, *args, pipelined=True)
 
     def stop(self) -> None:
-        """Stop the server; its keys are gone."""
+        """Stop the server as ``docker stop`` does (SIGTERM): it exits cleanly, writing
+        its append-only file if it has one. Without one, its keys are gone."""
+        self._end(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """Kill the server (SIGKILL), as the OOM killer or a lost host does: nothing is
+        written on the way out."""
+        self._end(signal.SIGKILL)
+
+    def _end(self, how: signal.Signals) -> None:
         process, self._process = self._process, None
         if process is None:
             return
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGCONT)  # a frozen server cannot exit
-        process.terminate()
+            process.send_signal(how)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover - a wedged server
@@ -129,7 +159,7 @@ class RedisProcess:
         self._process.send_signal(signal.SIGCONT)
 
     def close(self) -> None:
-        self.stop()
+        self.kill()
         self._workdir.cleanup()
 
     def __enter__(self) -> RedisProcess:
@@ -145,9 +175,8 @@ def redis_server(binary: str | None = None, *, startup_timeout: float = 10.0) ->
     """Start a private ``redis-server`` on 127.0.0.1; yield its URL; stop it on exit.
 
     It keeps nothing on disk (no RDB, no AOF) and listens on a free port of the
-    loopback interface only. It is declared new to :class:`moor7.RedisLimiter` (the
-    ``moor7:fresh-server`` key), so limiters do not treat its first minutes as a
-    recovery after a restart.
+    loopback interface only. It is a new server like any other: a
+    :class:`moor7.RedisLimiter` serves its first call at once.
 
     Example:
         ::
@@ -166,8 +195,7 @@ def redis_server(binary: str | None = None, *, startup_timeout: float = 10.0) ->
     """
     server = RedisProcess(binary, startup_timeout=startup_timeout)
     try:
-        # New and empty: no quota window can have been lost here.
-        server.start(declare_fresh=True)
+        server.start()
         yield server.url
     finally:
         server.close()

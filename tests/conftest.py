@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 import moor7
-from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway, redis_server
+from moor7._redis_server import RedisProcess
+from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway
+from tests.redis_servers import app_url, app_user
 
 
 @pytest.fixture(autouse=True)
@@ -64,14 +66,28 @@ def sync_client(thread_gateway: FakeGateway) -> Iterator[moor7.Client]:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A real redis-server on 127.0.0.1, started for this test session.
+def redis_process() -> Iterator[RedisProcess]:
+    """A real redis-server on 127.0.0.1, started for this test session, with the
+    least-privilege user docs/quota.md documents.
 
     Missing, it is an error, not a skip: a skipped Redis test would let the distributed
     quota go untested unnoticed. The README's test command installs it.
     """
     try:
-        with redis_server() as url:
-            yield url
+        server = RedisProcess(arguments=app_user())
     except FileNotFoundError as exc:
         pytest.fail(str(exc))
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_process: RedisProcess) -> str:
+    """The session server's URL as the least-privilege user: the tests run as that user."""
+    return app_url(redis_process)
+
+
+@pytest.fixture(scope="session")
+def redis_admin_url(redis_process: RedisProcess) -> str:
+    """The session server's URL as its default user, for what tests do as an operator."""
+    return redis_process.url

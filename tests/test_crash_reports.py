@@ -736,9 +736,9 @@ def redis_with_a_password() -> Iterator[int]:
 async def test_a_wrong_redis_password_is_not_recorded(
     sentry: Sentry, signatures: list[str]
 ) -> None:
-    """redis-py's exception holds the password in its frames (auth_args): a call's
-    LimiterUnavailableError is not chained to it (the limiter used on its own is
-    issue 15's)."""
+    """redis-py's exception holds the password in its frames (auth_args): the call's
+    error (Redis refused the limiter: a ConfigurationError) is not chained to it, and
+    neither is the limiter's own (tests/test_redis_deployments.py)."""
     with redis_with_a_password() as port:
         wrong = f"redis://:{REDIS_PASSWORD}-but-wrong@127.0.0.1:{port}/0"
         limiter = moor7.RedisLimiter(wrong, max_calls=5, period=1.0)
@@ -746,7 +746,7 @@ async def test_a_wrong_redis_password_is_not_recorded(
             error = await _failure_of(pool(), client_for(refused_url(), limiter=limiter))
         finally:
             await limiter.aclose()
-    assert type(error) is moor7.LimiterUnavailableError
+    assert type(error) is moor7.ConfigurationError
     assert_nothing_recorded(error, sentry, [*signatures, f"{REDIS_PASSWORD}-but-wrong"])
 
 

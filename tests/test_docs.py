@@ -403,8 +403,9 @@ def test_framework_example_runs(
     (tmp_path / "_harness.py").write_text(harness.driver, encoding="utf-8")
     extra = {"PYTHONPATH": str(tmp_path)}
     if harness.needs_redis:
-        # A database of its own on the test Redis, for the broker and the results.
-        url = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + "/14"
+        # A database of its own on the test Redis, for the broker and the results, as
+        # the default user (the application's user may only touch the quota's keys).
+        url = request.getfixturevalue("redis_admin_url").rsplit("/", 1)[0] + "/14"
         extra.update(CELERY_BROKER_URL=url, CELERY_RESULT_BACKEND=url)
     result = subprocess.run(
         [sys.executable, "-W", "error", "_harness.py"],

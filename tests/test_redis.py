@@ -27,7 +27,7 @@ MakeLimiter = Callable[..., moor7.RedisLimiter]
 @pytest.fixture
 async def make_limiter(redis_url: str) -> AsyncIterator[MakeLimiter]:
     """RedisLimiters with a key prefix of this test's own, closed afterwards."""
-    prefix = f"moor7-test:{uuid.uuid4().hex}:"
+    prefix = f"moor7:quota:test-{uuid.uuid4().hex}:"
     made: list[moor7.RedisLimiter] = []
 
     def make(**kwargs: Any) -> moor7.RedisLimiter:
@@ -175,12 +175,12 @@ class TestFailures:
         assert 0.3 <= waited < 1.5
 
     async def test_script_cache_flushed_as_by_a_redis_restart(
-        self, make_limiter: MakeLimiter, redis_url: str
+        self, make_limiter: MakeLimiter, redis_admin_url: str
     ) -> None:
         limiter = make_limiter(max_calls=5, period=1.0)
         async with limiter.acquire("a"):
             pass
-        admin = redis.asyncio.Redis.from_url(redis_url)
+        admin = redis.asyncio.Redis.from_url(redis_admin_url)
         try:
             await admin.script_flush()
         finally:
@@ -249,7 +249,7 @@ WORKER = textwrap.dedent(
 
 class TestProcesses:
     def test_four_processes_never_exceed_the_gateway_quota(self, redis_url: str) -> None:
-        prefix = f"moor7-test:{uuid.uuid4().hex}:"
+        prefix = f"moor7:quota:test-{uuid.uuid4().hex}:"
         with FakeGateway(quota=5, quota_period=1.0) as gateway:
             workers = [
                 subprocess.Popen(  # noqa: S603 - our own interpreter and script

@@ -1,0 +1,387 @@
+"""The Lua scripts of :class:`~moor7.RedisLimiter`: the shared window, one atomic step each.
+
+Per account, every key carries the account as its hash tag, so that they share one
+Redis Cluster slot and a script may touch them all::
+
+    moor7:quota:{2000103}:done     ZSET  calls that hold a slot, scored by when it frees
+    moor7:quota:{2000103}:flight   ZSET  calls in flight, scored by when their lease ends
+    moor7:quota:{2000103}:orphans  ZSET  the calls of ``done`` whose lease ran out in flight
+    moor7:quota:{2000103}:pause    STRING  pause-until, after an over-quota answer
+    moor7:quota:{2000103}:epoch    HASH  the window's identity, birth and any recovery
+    moor7:quota:{2000103}:waiters  ZSET  queues with a call waiting, scored by expiry
+    moor7:quota:{2000103}:waiting  HASH  how many calls each of those queues holds
+
+Times are microseconds of Redis's clock (``TIME``), exact in Lua's doubles, so clock
+differences between hosts do not matter. The scripts use no command of ``@dangerous``
+but ``INFO``, and do without it where the ACL denies it (then a window that survived
+onto another server is trusted without a merge, and ``after_restart="wait"`` is refused):
+docs/quota.md lists the ACL.
+
+**A call in flight** holds its slot until its lease ends: the longest its attempt can
+last (the client's timeout, learned per call). Past it, the call never said it finished:
+its process died, or stalled longer than its timeout allows. The gateway counted it by
+then at the latest, so the call becomes an *orphan*: done, freeing a period after its
+lease ended. A waiter is told that time exactly, so it is woken when the slot frees.
+
+**The epoch** says which window the processes share. It outlives the window's calls
+(their last slot plus ``period + lease`` and a margin), so a process whose grants are
+still live by its own clock always finds it. A missing epoch is one of:
+
+- a new server, a new account, or one idle for longer than its keys live: nothing
+  counts any more, and no running process holds a call of it;
+- a window lost (a restart without persistence, a flush, an eviction) with calls that
+  still count at the gateway.
+
+A process that holds live grants of the old epoch *vouches* for it (ARGV[3]): a window
+it knew is gone, so the loss was witnessed, and the new epoch **recovers**: it grants
+only the room that the re-seeded calls of the lost window prove (``seeded``: since the
+lost window never held more than ``max_calls``, the unknown calls are at most
+``max_calls - seeded``), until ``period + lease`` after the loss or until every slot is
+accounted for. The vouching processes re-seed their grants (``_SEED``), merged by member,
+never counted twice. The same holds when a process that did not know the old window
+created the new epoch first: the first witness starts the recovery from the epoch's birth.
+
+Nobody vouching, the loss cannot be told from a new server. A new epoch first waits a
+moment (:data:`GRACE`: a tenth of the period, half a second at most) for the processes
+that knew the old window: busy ones poll at least twice in that time, so they claim it
+before a newcomer can burst on top of their calls. Then, by default, the window starts
+empty (at most one burst over what the gateway still counts, which moor7 meets with a
+pause and safe retries); with ``after_restart="wait"`` a server that started less than
+``period + lease`` ago recovers with nothing proven, i.e. waits that long.
+
+An epoch that survived (a restart from AOF or RDB, a promoted replica) is trusted as it
+stands. Where the ACL allows ``INFO``, the epoch records the server's ``run_id``; found
+on another instance, it takes a new id, so that the running processes re-seed their
+grants into it (merged, never counted twice, never a cap: the last writes before a
+failover may be missing). Without ``INFO`` the window is trusted without that.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ACQUIRE",
+    "EPOCH_LIFE",
+    "GRACE",
+    "KEY_SUFFIXES",
+    "PAUSE",
+    "RELEASE",
+    "SEED",
+    "USAGE",
+    "WITHDRAW",
+    "grace",
+]
+
+#: The keys of an account, in the order every script takes them.
+KEY_SUFFIXES = ("done", "flight", "orphans", "pause", "epoch", "waiters", "waiting")
+
+#: The longest a new window waits for processes that knew an old one (seconds).
+GRACE = 0.5
+
+#: How long an epoch outlives the last call of its account (seconds): a day, so that only
+#: a new account or server, or a lost window, starts a new one (and waits its grace).
+EPOCH_LIFE = 86_400.0
+
+
+def grace(period: float) -> float:
+    """The grace of a new window, for a quota of *period* seconds."""
+    return min(GRACE, period / 10)
+
+
+# Every script starts here. ARGV: period_us, lease_us (of this call, or this process's
+# longest), vouch (the epoch this process's live grants belong to, '' if none, 'local'
+# after the local fallback), max_calls, '1' to wait after a recent restart, a token of
+# this process (for a new epoch's id), 'w' (or 'r': make no epoch), then the script's own
+# from ARGV[8].
+_PRELUDE = """
+local done, flight, orphans, pause = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local epoch, waiters, waiting = KEYS[5], KEYS[6], KEYS[7]
+local period, lease, vouch = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local max_calls = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+-- Numbers reach Redis as text: whole, never in Lua's rounded '%.14g' form.
+local function n(x) return string.format('%.0f', x) end
+
+-- Calls whose lease ran out in flight become orphans, freeing a period after it.
+local expired = redis.call('ZRANGEBYSCORE', flight, '-inf', now, 'WITHSCORES')
+for i = 1, #expired, 2 do
+  local frees = n(tonumber(expired[i + 1]) + period)
+  redis.call('ZADD', done, frees, expired[i])
+  redis.call('ZADD', orphans, frees, expired[i])
+end
+if #expired > 0 then redis.call('ZREMRANGEBYSCORE', flight, '-inf', now) end
+redis.call('ZREMRANGEBYSCORE', done, '-inf', now)
+redis.call('ZREMRANGEBYSCORE', orphans, '-inf', now)
+local gone = redis.call('ZRANGEBYSCORE', waiters, '-inf', now)
+if #gone > 0 then
+  redis.call('HDEL', waiting, unpack(gone))
+  redis.call('ZREMRANGEBYSCORE', waiters, '-inf', now)
+end
+
+-- Which server instance runs this script, if the ACL allows INFO (run_id changes with a
+-- restart and differs on a promoted replica).
+local info = redis.pcall('INFO', 'server')
+local run_id = nil
+if type(info) == 'string' then run_id = string.match(info, 'run_id:(%w+)') end
+
+local e = redis.call('HMGET', epoch, 'id', 'born', 'until', 'seeded', 'pending', 'run')
+local id, born = e[1], tonumber(e[2] or '0')
+local until_us, seeded = tonumber(e[3] or '0'), tonumber(e[4] or '0')
+local pending = tonumber(e[5] or '0')
+local witness = vouch ~= '' and vouch ~= 'local'
+local function recover_from(start)
+  until_us = start + period + lease
+  seeded = 0
+  pending = 0
+  redis.call('HSET', epoch, 'until', n(until_us), 'seeded', 0, 'recovered', 1, 'pending', 0)
+  redis.call('HSET', epoch, 'cause', 'lost')
+end
+if ARGV[7] ~= 'w' then
+  -- Read only (usage): as it stands.
+elseif not id then
+  id = n(now) .. '-' .. ARGV[6]
+  born = now
+  until_us, seeded = 0, 0
+  -- A moment for the processes that knew a lost window to claim it (GRACE).
+  pending = now + math.min({GRACE_US}, period / 10)
+  redis.call('HSET', epoch, 'id', id, 'born', n(now), 'until', 0, 'seeded', 0)
+  redis.call('HSET', epoch, 'pending', n(pending), 'run', run_id or '', 'cause', 'new')
+  if witness then
+    -- This process knew the window, and it is gone: lost, with calls that count.
+    recover_from(now)
+  elseif ARGV[5] == '1' then
+    -- Asked to wait after a restart: calls granted before the start may still count.
+    if type(info) ~= 'string' then
+      return redis.error_reply(
+        "moor7: after_restart='wait' needs the INFO command (ACL +info)")
+    end
+    -- uptime_in_seconds counts whole seconds of the clock (now's minus the start's),
+    -- so it may read 1 a millisecond after the start: take the start a second later.
+    local reported = tonumber(string.match(info, 'uptime_in_seconds:(%d+)'))
+    local start = now - math.max(0, reported - 1) * 1000000
+    if start + period + lease > now then recover_from(start) end
+  end
+elseif run_id and e[6] and e[6] ~= '' and e[6] ~= run_id then
+  -- The window survived onto another server instance (a restart from AOF or RDB, a
+  -- promoted replica): trusted as it stands. A new id has the running processes merge
+  -- their grants into it (the last writes may not have survived), with no cap.
+  -- The grace lets busy processes merge before a newcomer takes a slot they hold.
+  id = n(now) .. '-' .. ARGV[6]
+  until_us, pending = 0, now + math.min({GRACE_US}, period / 10)
+  redis.call('HSET', epoch, 'id', id, 'run', run_id, 'until', 0, 'recovered', 1)
+  redis.call('HSET', epoch, 'pending', n(pending), 'cause', 'moved')
+elseif witness and vouch ~= id and redis.call('HGET', epoch, 'recovered') ~= '1' then
+  -- Made after a loss by a process that did not know the old window: the first
+  -- witness starts the recovery, from when the epoch was born.
+  if born + period + lease > now then recover_from(born) end
+end
+local recovering = until_us > now and seeded < max_calls
+
+-- Every key lives until its last slot frees; the epoch a day longer (EPOCH_LIFE), so that
+-- a process whose grants are live by its own clock never finds it gone, and only a new
+-- or lost window starts a new one.
+local function keep()
+  local last = math.max(now, until_us)
+  local d = redis.call('ZRANGE', done, -1, -1, 'WITHSCORES')
+  if d[2] then last = math.max(last, tonumber(d[2])) end
+  local f = redis.call('ZRANGE', flight, -1, -1, 'WITHSCORES')
+  if f[2] then last = math.max(last, tonumber(f[2]) + period) end
+  local at = math.ceil(last / 1000) + 1000
+  redis.call('PEXPIREAT', done, at)
+  redis.call('PEXPIREAT', flight, at)
+  redis.call('PEXPIREAT', orphans, at)
+  redis.call('PEXPIREAT', epoch, at + {EPOCH_LIFE_MS})
+end
+
+-- The registry of waiting queues lives until its last registration expires.
+local function keep_waiters()
+  local w = redis.call('ZRANGE', waiters, -1, -1, 'WITHSCORES')
+  if w[2] then
+    local at = math.ceil(tonumber(w[2]) / 1000) + 1000
+    redis.call('PEXPIREAT', waiters, at)
+    redis.call('PEXPIREAT', waiting, at)
+  end
+end
+"""
+
+_PRELUDE = _PRELUDE.replace("{GRACE_US}", str(round(GRACE * 1_000_000))).replace(
+    "{EPOCH_LIFE_MS}", str(round(EPOCH_LIFE * 1000))
+)
+
+# ARGV[8]: member; ARGV[9]: 'i'nteractive or 'b'atch; ARGV[10]: slots reserved for
+# interactive calls; ARGV[11]: this process's queue; ARGV[12]: calls waiting in it.
+# Returns {1, 0, epoch, '', recovery left} when granted; {0, us to wait, epoch, why,
+# recovery left} when not; {2, 0, epoch, why the epoch changed, recovery left} when this
+# process must re-seed its grants first.
+ACQUIRE = (
+    _PRELUDE
+    + """
+local member, priority, reserve = ARGV[8], ARGV[9], tonumber(ARGV[10])
+local registered, queued = ARGV[9] .. ':' .. ARGV[11], tonumber(ARGV[12])
+local left = 0
+if recovering then left = until_us - now end
+if vouch ~= '' and vouch ~= id then
+  -- Why the epoch changed: 'lost', 'moved' (to another server) or 'new'.
+  keep()
+  return {2, 0, id, redis.call('HGET', epoch, 'cause') or 'new', left}
+end
+
+local function wait(us, why)
+  -- Registered, so that other processes see this queue waiting (usage), and batch
+  -- calls let interactive ones go first. It expires unless renewed: the queue's head
+  -- polls again when the wait is over.
+  redis.call('ZADD', waiters, n(now + us + 2000000), registered)
+  redis.call('HSET', waiting, registered, queued)
+  keep_waiters()
+  keep()
+  return {0, math.max(1, math.ceil(us)), id, why, left}
+end
+
+local paused = tonumber(redis.call('GET', pause) or '0')
+if paused > now then return wait(paused - now, 'pause') end
+if pending > now then return wait(pending - now, 'new') end
+
+local live = redis.call('ZCARD', done) + redis.call('ZCARD', flight)
+local cap = max_calls
+if recovering then cap = seeded end
+local limit, ahead = cap, 0
+if priority == 'b' then
+  limit = cap - reserve
+  -- Interactive calls waiting in any process take the next slots first.
+  for _, q in ipairs(redis.call('ZRANGE', waiters, 0, -1)) do
+    if string.sub(q, 1, 2) == 'i:' then
+      ahead = ahead + tonumber(redis.call('HGET', waiting, q) or '1')
+    end
+  end
+end
+if live + ahead < limit then
+  redis.call('ZADD', flight, n(now + lease), member)
+  if queued > 1 then
+    -- The rest of the queue still waits: its next head polls at once.
+    redis.call('HSET', waiting, registered, queued - 1)
+  else
+    redis.call('ZREM', waiters, registered)
+    redis.call('HDEL', waiting, registered)
+  end
+  keep()
+  return {1, 0, id, '', left}
+end
+
+-- The slots that must free before this call's: the earliest of them, in order. One
+-- held in flight frees no sooner than a period from now (then it is polled again).
+local k = live + ahead - limit
+local us = period
+local why = 'quota'
+local d = redis.call('ZRANGE', done, k, k, 'WITHSCORES')
+if d[2] and tonumber(d[2]) - now < us then
+  us = tonumber(d[2]) - now
+  if redis.call('ZSCORE', orphans, d[1]) then why = 'orphan' end
+end
+if recovering then
+  why = 'recovery'
+  if left < us then us = left end
+elseif priority == 'b' and live < cap then
+  why = 'reserved'
+end
+return wait(us, why)
+"""
+)
+
+# ARGV[8]: this process's queue; ARGV[9]: its priority. A queue whose last waiter left
+# (cancelled, failed) stops counting at once, not when its registration expires.
+WITHDRAW = (
+    _PRELUDE
+    + """
+redis.call('ZREM', waiters, ARGV[9] .. ':' .. ARGV[8])
+redis.call('HDEL', waiting, ARGV[9] .. ':' .. ARGV[8])
+return 1
+"""
+)
+
+# ARGV[8]: member; ARGV[3]: the epoch it was granted in.
+RELEASE = (
+    _PRELUDE
+    + """
+local member = ARGV[8]
+local known = redis.call('ZREM', flight, member) == 1 or redis.call('ZSCORE', done, member)
+redis.call('ZADD', done, n(now + period), member)
+redis.call('ZREM', orphans, member)
+if not known and until_us > now and vouch ~= id then
+  -- A call of the lost window, now known: it counts towards the proven room.
+  redis.call('HINCRBY', epoch, 'seeded', 1)
+end
+keep()
+return 1
+"""
+)
+
+# ARGV[8]: the epoch to seed; then per grant: member, 'd'one or 'f'light, us its slot (or
+# lease) still holds, '1' if it was in the lost window (granted in another epoch).
+# Returns {1, epoch} when seeded, {0, epoch} when the epoch changed meanwhile.
+SEED = (
+    _PRELUDE
+    + """
+if ARGV[8] ~= id then
+  return {0, id}
+end
+local added = 0
+for i = 9, #ARGV, 4 do
+  local m = ARGV[i]
+  if not redis.call('ZSCORE', done, m) and not redis.call('ZSCORE', flight, m) then
+    local key = flight
+    if ARGV[i + 1] == 'd' then key = done end
+    redis.call('ZADD', key, n(now + tonumber(ARGV[i + 2])), m)
+    if ARGV[i + 3] == '1' then added = added + 1 end
+  end
+end
+if added > 0 and until_us > now then
+  redis.call('HINCRBY', epoch, 'seeded', added)
+end
+keep()
+return {1, id}
+"""
+)
+
+# ARGV[8]: us to pause. Extends a pause, never shortens one.
+PAUSE = (
+    _PRELUDE
+    + """
+local until_pause = now + tonumber(ARGV[8])
+local current = tonumber(redis.call('GET', pause) or '0')
+if until_pause > current then
+  redis.call('SET', pause, n(until_pause), 'PX', math.ceil(tonumber(ARGV[8]) / 1000) + 1000)
+end
+return 1
+"""
+)
+
+# ARGV[7] is 'r': the prelude makes no epoch. Returns {done, in flight, orphans,
+# us of pause left, us of recovery left, interactive waiting, batch waiting, the
+# recovery's cap (-1: none), us until each held slot frees (the done ones, earliest
+# first; 'o' after an orphan's)}.
+USAGE = (
+    _PRELUDE
+    + """
+local paused = tonumber(redis.call('GET', pause) or '0') - now
+local left = 0
+if recovering then left = until_us - now end
+local counts = {i = 0, b = 0}
+for _, q in ipairs(redis.call('ZRANGE', waiters, 0, -1)) do
+  local p = string.sub(q, 1, 1)
+  counts[p] = (counts[p] or 0) + tonumber(redis.call('HGET', waiting, q) or '1')
+end
+local frees = {}
+local d = redis.call('ZRANGE', done, 0, max_calls - 1, 'WITHSCORES')
+for i = 1, #d, 2 do
+  local us = n(tonumber(d[i + 1]) - now)
+  if redis.call('ZSCORE', orphans, d[i]) then us = us .. 'o' end
+  frees[#frees + 1] = us
+end
+local recovery_cap = -1
+if recovering then recovery_cap = seeded end
+return {
+  redis.call('ZCARD', done), redis.call('ZCARD', flight), redis.call('ZCARD', orphans),
+  n(math.max(0, paused)), n(left), counts['i'], counts['b'], recovery_cap, frees
+}
+"""
+)
