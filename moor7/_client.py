@@ -57,7 +57,7 @@ from ._endpoints import (
 )
 from ._endpoints._base import check_result_type, decode
 from ._envelope import Envelope, clock_skew_seconds, parse_response
-from ._limits import WAIT_REASONS, Limiter, acquire_options, default_limiter
+from ._limits import Limiter, acquire_options, default_limiter
 from ._retries import Call, after_failure, quiet_stamina, worth_one_more_attempt
 from ._signing import (
     HmacSigner,
@@ -81,6 +81,7 @@ from .exceptions import (
     ClientClosedError,
     ConfigurationError,
     ConnectError,
+    DeadlineExceeded,
     Moor7Error,
     RequestTimeout,
     _RequestError,
@@ -847,11 +848,19 @@ class AsyncClient(AsyncEndpoints):
         self, stack: contextlib.AsyncExitStack, request: OutgoingRequest, call: Call
     ) -> None:
         """Enter the limiter for this attempt, within the call's deadline."""
-        options = {}
-        if "timeout" in self._acquire_options:
-            # The longest this attempt can hold its slot: what a RedisLimiter holds the
-            # slot of a process that died mid-call for.
-            options["timeout"] = call.timeout
+        options: dict[str, Any] = {}
+        accepted = self._acquire_options
+        if "timeout" in accepted:
+            # The longest this attempt can hold its slot (what a RedisLimiter holds the
+            # slot of a process that died mid-call for): its timeout, cut by the deadline.
+            bound = call.timeout
+            if call.expires is not None:
+                left = max(0.001, call.expires - time.monotonic())
+                bound = left if bound is None else min(bound, left)
+            options["timeout"] = bound
+        if call.expires is not None and "deadline" in accepted:
+            # The limiter knows its wait: it fails at once, saying why, if it is too long.
+            options["deadline"] = call.expires
         slot = self.limiter.acquire(self.appkey, **options)
         if call.expires is None:
             await stack.enter_async_context(slot)
@@ -860,37 +869,27 @@ class AsyncClient(AsyncEndpoints):
         if remaining <= 0:
             raise call.deadline_error(request, "no quota slot frees before the deadline")
         expected = getattr(self.limiter, "expected_wait", None)
-        if expected is not None:
-            wait = expected(self.appkey)
-            if inspect.isawaitable(wait):
-                wait = await wait
+        if "deadline" not in accepted and expected is not None:
+            try:
+                wait = expected(self.appkey)
+                if inspect.isawaitable(wait):
+                    wait = await asyncio.wait_for(wait, remaining)
+            except asyncio.TimeoutError:
+                wait = 0.0  # it cannot say in time: the wait itself will tell
             if wait >= call.expires - time.monotonic():
                 # The slot frees too late: fail now, not when the deadline has passed.
-                why = await self._why_no_slot(wait)
-                msg = f"no quota slot frees before the deadline: {why}"
-                raise call.deadline_error(request, msg)
+                why = f"no quota slot frees before the deadline (the next in {wait:.1f}s)"
+                raise call.deadline_error(request, why)
         try:
             # Cancelled at the deadline, the wait leaves the queue and takes no slot.
             remaining = call.expires - time.monotonic()
             await asyncio.wait_for(stack.enter_async_context(slot), remaining)
         except asyncio.TimeoutError:
             raise call.deadline_error(request, "no quota slot freed before the deadline") from None
-
-    async def _why_no_slot(self, wait: float) -> str:
-        """In words: how long this account waits for a slot, and why (if the limiter
-        says, through ``usage()``)."""
-        why = f"the next slot for this call frees in {wait:.1f}s"
-        usage = getattr(self.limiter, "usage", None)
-        if usage is None:
-            return why
-        try:
-            snapshot = usage(self.appkey)
-            if inspect.isawaitable(snapshot):
-                snapshot = await snapshot
-            reason = WAIT_REASONS.get(snapshot.blocked_by or "")
-        except Exception:  # only words for a message: the deadline error is the news
-            reason = None
-        return why if reason is None else f"{why} ({reason})"
+        except DeadlineExceeded as exc:
+            # The limiter's own, raised at once: this call's context added.
+            exc.path, exc.sent = request.path, call.sent
+            raise
 
     def _parse(self, request: OutgoingRequest, response: HttpResponse, signed_at: str) -> Envelope:
         try:

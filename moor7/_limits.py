@@ -38,7 +38,7 @@ import attrs
 
 from ._arguments import seconds, whole_number
 from ._reprs import tolerant_repr
-from .exceptions import UsageError
+from .exceptions import DeadlineExceeded, UsageError
 
 __all__ = [
     "Limiter",
@@ -49,6 +49,7 @@ __all__ = [
     "acquire_options",
     "default_limiter",
     "log_wait",
+    "too_late",
 ]
 
 log = logging.getLogger("moor7")
@@ -162,9 +163,13 @@ def log_wait(account: str, seconds: float, reason: str, *, warn: bool) -> None:
         )
 
 
+_ACQUIRE_OPTIONS = ("priority", "timeout", "deadline")
+
+
 def acquire_options(limiter: object) -> frozenset[str]:
-    """Which of the optional keywords of ``acquire()`` *limiter* takes: ``priority``
-    and ``timeout`` (a limiter written before them takes only the account)."""
+    """Which of the optional keywords of ``acquire()`` *limiter* takes: ``priority``,
+    ``timeout`` and ``deadline`` (a limiter written before them takes only the
+    account)."""
     import inspect
 
     try:
@@ -172,8 +177,18 @@ def acquire_options(limiter: object) -> frozenset[str]:
     except (AttributeError, TypeError, ValueError):
         return frozenset()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return frozenset({"priority", "timeout"})
-    return frozenset(name for name in ("priority", "timeout") if name in parameters)
+        return frozenset(_ACQUIRE_OPTIONS)
+    return frozenset(name for name in _ACQUIRE_OPTIONS if name in parameters)
+
+
+def too_late(seconds: float, reason: str | None) -> DeadlineExceeded:
+    """The error of a call whose slot frees *seconds* from now, past its deadline."""
+    why = WAIT_REASONS.get(reason or "")
+    msg = (
+        "the call's deadline cannot be met: no quota slot frees before the deadline: the "
+        f"next slot for this call frees in {seconds:.1f}s" + (f" ({why})" if why else "")
+    )
+    return DeadlineExceeded(msg)
 
 
 @runtime_checkable
@@ -187,20 +202,20 @@ class Limiter(Protocol):
         async with limiter.acquire("2000103", priority=Priority.INTERACTIVE, timeout=10.0):
             ...  # send the request and read the answer
 
-    ``priority`` (a :class:`Priority`) and ``timeout`` (the attempt's timeout in
-    seconds, ``None`` for none: the longest the call can hold its slot) are passed only
-    to a limiter whose ``acquire`` takes them.
+    ``priority`` (a :class:`Priority`), ``timeout`` (the attempt's timeout in seconds,
+    ``None`` for none: the longest the call can hold its slot) and ``deadline`` (the
+    :func:`time.monotonic` time by which the call needs its slot, ``None`` for none; a
+    limiter that knows its wait passes it raises :class:`~moor7.DeadlineExceeded` at
+    once, saying why) are passed only to a limiter whose ``acquire`` takes them.
 
     When the gateway answers over-quota anyway, the client awaits
     ``pause(account, retry_after)`` so that the account's next calls wait.
 
-    A limiter may also offer ``expected_wait(account) -> float``, a lower bound of the
-    seconds until a slot (see :meth:`LocalLimiter.expected_wait`; it may be a coroutine
-    function, as :meth:`RedisLimiter.expected_wait <moor7.RedisLimiter.expected_wait>`
-    is): a call with a ``deadline`` that the wait would pass then fails at once instead
-    of waiting, saying why when the limiter also offers ``usage(account) ->``
-    :class:`QuotaUsage`. Without it, the call waits until its deadline and fails then,
-    having taken no slot.
+    A limiter that takes no ``deadline`` may offer ``expected_wait(account) -> float``,
+    a lower bound of the seconds until a slot (see :meth:`LocalLimiter.expected_wait`;
+    it may be a coroutine function): a call with a ``deadline`` that the wait would pass
+    then fails at once instead of waiting. Without either, the call waits until its
+    deadline and fails then, having taken no slot.
 
     One limiter may serve several event loops of a process at once: the sync
     :class:`~moor7.Client` runs its calls on a background loop. A limiter whose waiters
@@ -482,10 +497,18 @@ class LocalLimiter:
                     window.wake_head(self._blocked)
 
     @contextlib.asynccontextmanager
-    async def acquire(self, account: str) -> AsyncIterator[None]:
-        """Wait for a slot of *account*'s quota; hold it while the call runs."""
+    async def acquire(self, account: str, *, deadline: float | None = None) -> AsyncIterator[None]:
+        """Wait for a slot of *account*'s quota; hold it while the call runs.
+
+        Args:
+            account: The account (appkey).
+            deadline: The :func:`time.monotonic` time by which the call needs its slot.
+
+        Raises:
+            DeadlineExceeded: The slot frees after *deadline* (raised at once).
+        """
         loop = asyncio.get_running_loop()
-        waited = await self._wait_for_slot(account, loop)
+        waited = await self._wait_for_slot(account, loop, deadline)
         if waited > 0.001:
             log.debug("quota: waited %.3fs for a slot of account %s", waited, account)
         try:
@@ -532,7 +555,9 @@ class LocalLimiter:
             window = self._windows[account] = _Window()
         return window
 
-    async def _wait_for_slot(self, account: str, loop: asyncio.AbstractEventLoop) -> float:
+    async def _wait_for_slot(
+        self, account: str, loop: asyncio.AbstractEventLoop, deadline: float | None = None
+    ) -> float:
         start = self._clock()
         waiter: _Waiter | None = None
         noticed = False
@@ -562,6 +587,12 @@ class LocalLimiter:
                     )
                     raise UsageError(msg)
                 if waiter is None:
+                    if deadline is not None:
+                        # It would wait behind every waiter already in the queue.
+                        wait = self._wait_for(window, now, ahead=len(window.waiters))
+                        if time.monotonic() + wait >= deadline:
+                            paused = window.paused_until > now
+                            raise too_late(wait, "pause" if paused else "quota")
                     waiter = _Waiter()
                     window.waiters.append(waiter)
                 waiter.event.clear()

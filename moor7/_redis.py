@@ -43,11 +43,11 @@ from ._limits import (
     QuotaUsage,
     log_wait,
     next_pause,
+    too_late,
 )
 from ._redis_connections import (
     ALL_LIMITERS,
     LoopState,
-    Queue,
     RedisTarget,
     import_redis,
     running_loop_or_none,
@@ -72,6 +72,9 @@ _LEASE_MARGIN: Final = 0.5
 _LOCAL = "local"
 
 _PRIORITY_CODES: Final = {Priority.INTERACTIVE: "i", Priority.BATCH: "b"}
+
+# How Redis words the refusals that are not classes of their own in redis-py.
+_REFUSED_ANSWERS: Final = ("WRONGTYPE", "moor7:", "ERR Error running script", "ERR unknown command")
 
 
 class _Unavailable(Exception):
@@ -215,25 +218,17 @@ class RedisLimiter:
             asyncio.TimeoutError,
         )
         self._broken: tuple[type[BaseException], ...] = (module.ConnectionError, ConnectionError)
-        # Redis answered no, and will again: a wrong password, an ACL, a key's type, a
-        # cluster slot. (AuthenticationError is a ConnectionError to redis-py.)
+        # Redis answered no, and will again: a wrong password, an ACL, a script that
+        # cannot run, keys in two cluster slots. (AuthenticationError is a
+        # ConnectionError to redis-py.) Anything else may pass: an outage.
         self._refusals: tuple[type[BaseException], ...] = (
             exceptions.AuthenticationError,
             exceptions.AuthorizationError,
             exceptions.NoPermissionError,
+            exceptions.ClusterCrossSlotError,
+            exceptions.DataError,
         )
-        # Answers that pass: a failover or a restart in progress.
-        self._passing: tuple[type[BaseException], ...] = (
-            module.ConnectionError,
-            module.TimeoutError,
-            OSError,
-            asyncio.TimeoutError,
-            exceptions.ReadOnlyError,
-            exceptions.TryAgainError,
-            exceptions.ClusterDownError,
-            exceptions.MasterDownError,
-            exceptions.SlotNotCoveredError,
-        )
+        self._response_error: type[BaseException] = exceptions.ResponseError
         self._scripts = (
             ("acquire", lua.ACQUIRE),
             ("release", lua.RELEASE),
@@ -241,6 +236,7 @@ class RedisLimiter:
             ("pause", lua.PAUSE),
             ("usage", lua.USAGE),
             ("withdraw", lua.WITHDRAW),
+            ("cancel", lua.CANCEL),
         )
         self._poll = lua.grace(self.period) / 2
         # Names this process in the epochs it starts and the queues it registers.
@@ -290,7 +286,17 @@ class RedisLimiter:
             for dead in [s for s in self._loops.values() if s.loop.is_closed()]:
                 self._forget_loop(dead)
                 dead.drop_without_its_loop()
-            state = self._loops[loop] = LoopState(self, loop)
+            made: LoopState | None = None
+            problem = ""
+            try:
+                made = LoopState(self, loop)
+            except Exception as exc:  # redis-py refusing a setting of the URL, say
+                problem = f"{type(exc).__name__}: {self._target.scrub(str(exc))}"
+            if made is None:
+                # Raised outside the except clause: redis-py's frames hold the URL.
+                msg = f"cannot make a Redis client of {self._target!r}: {problem}"
+                raise ConfigurationError(msg)
+            state = self._loops[loop] = made
         return state
 
     def _forget_loop(self, state: LoopState) -> None:
@@ -386,13 +392,27 @@ class RedisLimiter:
             leases = [g.lease for g in entry.grants] if entry is not None else []
         return max(leases, default=self._lease_for(None))
 
+    def _refused(self, exc: BaseException) -> bool:
+        """Whether Redis said no in a way that no wait fixes (else: an outage)."""
+        text = str(exc)
+        return (
+            isinstance(exc, self._refusals)
+            # A key of another type under key_prefix; a command renamed away; this
+            # limiter's script failing, or denied a command by the ACL (both are
+            # reported "... @user_script:<line>").
+            or (
+                isinstance(exc, self._response_error)
+                and (text.startswith(_REFUSED_ANSWERS) or "user_script" in text)
+            )
+            # A redis+cluster:// URL for a single server (or an ACL without CLUSTER SLOTS,
+            # which redis-py reports the same way).
+            or "Cluster mode is not enabled" in text
+            # A certificate nobody trusts, TLS against a plain port.
+            or _tls_failure(exc)
+        )
+
     def _failure(self, exc: BaseException) -> _Unavailable:
-        refused = isinstance(exc, self._refusals) or not isinstance(exc, self._passing)
-        if "Cluster mode is not enabled" in str(exc):
-            refused = True  # a redis+cluster:// URL for a single server (or an ACL)
-        if _tls_failure(exc):
-            # A certificate nobody trusts, TLS against a plain port: no wait fixes it.
-            refused = True
+        refused = self._refused(exc)
         if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) and not str(exc):
             what = "TimeoutError: no answer within the limiter's timeouts"
         else:
@@ -444,6 +464,7 @@ class RedisLimiter:
         *,
         priority: Priority | Literal["interactive", "batch"] = Priority.INTERACTIVE,
         timeout: float | None = None,
+        deadline: float | None = None,
     ) -> AsyncIterator[None]:
         """Wait for a slot of *account*'s quota in Redis; hold it while the call runs.
 
@@ -451,10 +472,12 @@ class RedisLimiter:
             account: The account (appkey).
             priority: Interactive calls take the next free slot before batch ones.
             timeout: The attempt's timeout: the slot's lease, unless ``lease`` is set.
+            deadline: The :func:`time.monotonic` time by which the call needs its slot.
 
         Raises:
             LimiterUnavailableError: Redis is unreachable (``on_unavailable="raise"``).
             ConfigurationError: Redis refused the limiter.
+            DeadlineExceeded: Redis said the slot frees after *deadline* (at once).
         """
         code = _PRIORITY_CODES[Priority(priority)]
         lease = self._lease_for(timeout)
@@ -463,14 +486,14 @@ class RedisLimiter:
         state = self._loop_state()
         failure: _Unavailable | None = None
         try:
-            epoch = await self._wait_in_redis(state, account, member, code, lease)
+            epoch = await self._wait_in_redis(state, account, member, code, lease, deadline)
         except _Unavailable as exc:
             failure = exc
         if failure is not None:
             if failure.refused or self.on_unavailable == "raise":
                 self._raise_for(failure)
             self._note_unavailable(failure)
-            async with self._fallback.acquire(account):
+            async with self._fallback.acquire(account, deadline=deadline):
                 grant = self._log_grant(account, member, None, lease)
                 try:
                     yield
@@ -491,7 +514,13 @@ class RedisLimiter:
             await self._release(state, account, member, epoch, lease)
 
     async def _wait_in_redis(
-        self, state: LoopState, account: str, member: str, priority: str, lease: float
+        self,
+        state: LoopState,
+        account: str,
+        member: str,
+        priority: str,
+        lease: float,
+        deadline: float | None,
     ) -> str:
         keys = self._keys(account)
         queue = state.queue(account, priority, lambda: f"{self._token}-{next(self._queue_ids)}")
@@ -500,6 +529,10 @@ class RedisLimiter:
         granted = False
         noticed = False
         try:
+            if deadline is not None and queue.users > 1:
+                # Calls of this process are ahead of it: fail now if they, and the slot
+                # after theirs, take too long (the head alone learns it from Redis).
+                await self._fail_if_too_late(account, priority, queue.users - 1, deadline)
             # Only the head of the queue polls Redis; the others wait their turn here.
             async with queue.lock:
                 if state.outages != outages and state.last_error is not None:
@@ -510,45 +543,90 @@ class RedisLimiter:
                     vouch = self._synced(account)
                     args = self._args(vouch, lease, "w", member, priority, 0, queue.id, queue.users)
                     try:
-                        answer, wait_us, epoch, why, left_us = await self._run(
-                            state, "acquire", keys, args
+                        answer, wait_us, epoch, why, left_us = await self._acquire_step(
+                            state, account, member, keys, args
                         )
                     except _Unavailable as exc:
                         state.outages += 1
                         state.last_error = exc
                         raise
-                    epoch = _text(epoch)
+                    epoch, why = _text(epoch), _text(why)
                     if int(answer) == 1:
                         granted = True
                         queue.registered = queue.users > 1
                         return epoch
                     if int(answer) == 2:
-                        await self._seed(state, account, epoch, lease, _text(why))
+                        await self._seed(state, account, epoch, lease, why)
                         continue
                     queue.registered = True
                     wait = int(wait_us) / 1_000_000
+                    if deadline is not None and time.monotonic() + wait >= deadline:
+                        raise too_late(wait, why)
                     if not noticed:
-                        noticed = self._note_wait(account, _text(why), wait, int(left_us) / 1e6)
+                        noticed = self._note_wait(account, why, wait, int(left_us) / 1e6)
                     # Never spin: Redis said when the slot this call waits for frees.
-                    # Yet poll twice per grace at least, to be among the first to see a
+                    # Yet look twice per grace at least, to be among the first to see a
                     # window lost meanwhile (see _redis_scripts.GRACE).
                     await asyncio.sleep(max(min(wait, self._poll), 0.0001))
         finally:
             queue.users -= 1
             if queue.users == 0 and state.queues.get((account, priority)) is queue:
                 del state.queues[account, priority]
-                if queue.registered and not granted and not state.closed:
+                if queue.registered and not granted:
                     # The last waiter left (cancelled, failed): stop counting as waiting
                     # now, not when the registration expires.
-                    self._withdraw_soon(state, account, queue, priority)
+                    args = self._args("", self._longest_lease(account), "w", queue.id, priority)
+                    self._in_background(state, "withdraw", keys, args)
 
-    def _withdraw_soon(self, state: LoopState, account: str, queue: Queue, priority: str) -> None:
-        async def withdraw() -> None:
+    async def _acquire_step(
+        self, state: LoopState, account: str, member: str, keys: list[str], args: list[Any]
+    ) -> Any:
+        """One ACQUIRE, seen through even if the caller is cancelled meanwhile: Redis may
+        have granted the slot already, and a grant nobody holds would keep it until its
+        lease and the period pass. Such a grant is given back (the call was not sent)."""
+        step = asyncio.ensure_future(self._run(state, "acquire", keys, args))
+        try:
+            return await asyncio.shield(step)
+        except asyncio.CancelledError:
+
+            def give_back(done: asyncio.Future[Any]) -> None:
+                if done.cancelled() or done.exception() is not None:
+                    return
+                if int(done.result()[0]) == 1:
+                    back = self._args("", self._longest_lease(account), "w", member)
+                    self._in_background(state, "cancel", keys, back)
+
+            step.add_done_callback(give_back)
+            raise
+
+    async def _fail_if_too_late(
+        self, account: str, priority: str, ahead: int, deadline: float
+    ) -> None:
+        left = deadline - time.monotonic()
+        try:
+            window = await asyncio.wait_for(self._snapshot(account), max(left, 0.001))
+        except (asyncio.TimeoutError, LimiterUnavailableError, ConfigurationError):
+            return  # Redis cannot say in time: the call meets it at its own turn
+        if priority == "b":
+            ahead += window.waiting[Priority.INTERACTIVE]
+        wait, orphan = window.wait_for(window.used + ahead - window.cap, self.period)
+        wait = max(window.paused, wait)
+        if time.monotonic() + wait >= deadline:
+            raise too_late(wait, window.reason(orphan))
+
+    def _in_background(
+        self, state: LoopState, script: str, keys: list[str], args: list[Any]
+    ) -> None:
+        """Run a step no caller waits for (withdrawing a queue, giving a grant back),
+        kept until done; aclose() lets it finish first."""
+        if state.closed:
+            return
+
+        async def step() -> None:
             with contextlib.suppress(_Unavailable):
-                args = self._args("", self._longest_lease(account), "w", queue.id, priority)
-                await self._run(state, "withdraw", self._keys(account), args)
+                await self._run(state, script, keys, args)
 
-        task = state.loop.create_task(withdraw())
+        task = state.loop.create_task(step())
         state.background.add(task)
         task.add_done_callback(state.background.discard)
 
@@ -682,14 +760,9 @@ class RedisLimiter:
         """
         window = await self._snapshot(account)
         next_free, orphan = window.wait_for(window.used - window.cap, self.period)
-        if window.paused > 0:
-            blocked_by: str | None = "pause"
-        elif window.used < window.cap:
-            blocked_by = None
-        elif window.recovering > 0:
-            blocked_by = "recovery"
-        else:
-            blocked_by = "orphan" if orphan else "quota"
+        blocked_by: str | None = None
+        if window.paused > 0 or window.used >= window.cap:
+            blocked_by = window.reason(orphan)
         return QuotaUsage(
             account=account,
             max_calls=self.max_calls,
@@ -875,6 +948,15 @@ class _Snapshot:
         self.waiting = {Priority.INTERACTIVE: int(wait_i), Priority.BATCH: int(wait_b)}
         # When each held slot frees (earliest first), and whether it is an orphan's.
         self.frees = [(int(_text(f).rstrip("o")) / 1e6, _text(f).endswith("o")) for f in frees]
+
+    def reason(self, orphan: bool) -> str:
+        """Why a call would wait (see WAIT_REASONS), the slot it waits for being an
+        orphan's or not."""
+        if self.paused > 0:
+            return "pause"
+        if self.recovering > 0:
+            return "recovery"
+        return "orphan" if orphan else "quota"
 
     def wait_for(self, index: int, period: float) -> tuple[float, bool]:
         """Seconds until held slot number *index* (0: the first to free) frees, and

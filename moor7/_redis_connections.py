@@ -90,7 +90,9 @@ class RedisTarget:
         if scheme in _CLUSTER_SCHEMES:
             self.cluster = True
             try:
-                self._cluster_nodes()
+                # Its nodes, and the first node's URL as redis-py will read it (an option
+                # it refuses would otherwise raise at the first call, URL and all).
+                module.connection.parse_url(self._cluster_nodes()[0])
             except ValueError:
                 return f"not a Redis Cluster URL: {redact_url(self._url)!r}"
             return None
@@ -208,6 +210,14 @@ class LoopState:
         if self.closed:
             return
         self.closed = True
+        current = asyncio.current_task()
+        pending = [task for task in self.background if task is not current]
+        if pending:
+            # A withdrawal or a grant given back: short, and worth finishing; past a
+            # second, cancelled (they would reopen a connection nothing closes).
+            _, late = await asyncio.wait(pending, timeout=1.0)
+            for task in late:
+                task.cancel()
         if self.owned:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.client.aclose(), 1.0)

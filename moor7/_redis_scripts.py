@@ -43,11 +43,14 @@ created the new epoch first: the first witness starts the recovery from the epoc
 
 Nobody vouching, the loss cannot be told from a new server. A new epoch first waits a
 moment (:data:`GRACE`: a tenth of the period, half a second at most) for the processes
-that knew the old window: busy ones poll at least twice in that time, so they claim it
-before a newcomer can burst on top of their calls. Then, by default, the window starts
-empty (at most one burst over what the gateway still counts, which moor7 meets with a
-pause and safe retries); with ``after_restart="wait"`` a server that started less than
-``period + lease`` ago recovers with nothing proven, i.e. waits that long.
+that knew the old window: one waiting for a slot looks at least twice in that time, and
+one that calls or releases does at once, so they claim it before a newcomer can burst on
+top of their calls. An idle process that knew the window does not look (it would cost a
+poll per account and process): the loss is then one nobody witnessed in time. Then, by
+default, the window starts empty (at most one burst over what the gateway still counts,
+which moor7 meets with a pause and safe retries); with ``after_restart="wait"`` a
+server that started less than ``period + lease`` ago recovers with nothing proven, i.e.
+waits that long.
 
 An epoch that survived (a restart from AOF or RDB, a promoted replica) is trusted as it
 stands. Where the ACL allows ``INFO``, the epoch records the server's ``run_id``; found
@@ -60,6 +63,7 @@ from __future__ import annotations
 
 __all__ = [
     "ACQUIRE",
+    "CANCEL",
     "EPOCH_LIFE",
     "GRACE",
     "KEY_SUFFIXES",
@@ -294,6 +298,20 @@ WITHDRAW = (
     + """
 redis.call('ZREM', waiters, ARGV[9] .. ':' .. ARGV[8])
 redis.call('HDEL', waiting, ARGV[9] .. ':' .. ARGV[8])
+keep()
+return 1
+"""
+)
+
+# ARGV[8]: member. A grant whose caller was cancelled before it heard of it: the call was
+# never sent, so its slot is given back (not counted as done).
+CANCEL = (
+    _PRELUDE
+    + """
+redis.call('ZREM', flight, ARGV[8])
+redis.call('ZREM', done, ARGV[8])
+redis.call('ZREM', orphans, ARGV[8])
+keep()
 return 1
 """
 )
@@ -351,6 +369,7 @@ local current = tonumber(redis.call('GET', pause) or '0')
 if until_pause > current then
   redis.call('SET', pause, n(until_pause), 'PX', math.ceil(tonumber(ARGV[8]) / 1000) + 1000)
 end
+keep()
 return 1
 """
 )
@@ -379,6 +398,8 @@ for i = 1, #d, 2 do
 end
 local recovery_cap = -1
 if recovering then recovery_cap = seeded end
+-- The prelude may have turned calls into orphans: they expire as every write's do.
+keep()
 return {
   redis.call('ZCARD', done), redis.call('ZCARD', flight), redis.call('ZCARD', orphans),
   n(math.max(0, paused)), n(left), counts['i'], counts['b'], recovery_cap, frees

@@ -34,6 +34,7 @@ from tests.redis_servers import (
     app_url,
     app_user,
     replica_of,
+    silent_server,
     tls_server,
     wait_for,
 )
@@ -200,6 +201,34 @@ class TestCluster:
             admin.close()
         await limiter.aclose()
 
+    async def test_a_cluster_down_is_an_outage_not_a_configuration_error(self) -> None:
+        """Every master gone: unreachable, as for one server, so on_unavailable applies
+        (here, the local fallback keeps limiting)."""
+        with Cluster(arguments=app_user("cluster")) as down:
+            url = cluster_url(down)
+            raising = moor7.RedisLimiter(url, key_prefix=prefix(), socket_timeout=0.5)
+            falling_back = moor7.RedisLimiter(
+                url, key_prefix=prefix(), socket_timeout=0.5, on_unavailable="local"
+            )
+            for limiter in (raising, falling_back):
+                async with limiter.acquire("a"):
+                    pass
+            for node in down.nodes:
+                node.kill()
+            with pytest.raises(moor7.LimiterUnavailableError):
+                async with raising.acquire("a"):
+                    pass
+            async with falling_back.acquire("a"):
+                pass
+            await raising.aclose()
+            await falling_back.aclose()
+
+    def test_a_cluster_url_redis_py_would_refuse_is_refused_at_once(self) -> None:
+        url = f"redis+cluster://user:{PASSWORD}@127.0.0.1:7000/0?socket_timeout=abc"
+        with pytest.raises(moor7.ConfigurationError, match="not a Redis Cluster URL") as caught:
+            moor7.RedisLimiter(url)
+        assert PASSWORD not in crash_report(caught.value)
+
     async def test_a_cluster_url_for_a_single_server_is_a_configuration_error(
         self, server: RedisProcess
     ) -> None:
@@ -227,6 +256,12 @@ class TestAccessControl:
         await limiter.usage("a")
         await limiter.aclose()
         assert server.command("ACL", "LOG").startswith(b"*0\r\n")  # nothing was denied
+
+    async def test_the_documented_user_on_another_database(self, server: RedisProcess) -> None:
+        url = app_url(server).removesuffix("/0") + "/3"  # redis-py sends SELECT 3
+        limiter = moor7.RedisLimiter(url, max_calls=2, period=0.2, key_prefix=prefix())
+        await never_over([limiter], 2, 0.2)
+        await limiter.aclose()
 
     async def test_a_user_without_dangerous_commands(self, server: RedisProcess) -> None:
         """``+@all -@dangerous``: no INFO, and the limiter does without it."""
@@ -393,6 +428,28 @@ class TestNoPasswordAnywhere:
         with pytest.raises(moor7.ConfigurationError) as caught:
             moor7.RedisLimiter(url)
         assert PASSWORD not in crash_report(caught.value)
+
+
+# -- deadlines against a Redis that does not answer ------------------------------------
+
+
+async def test_a_deadline_is_kept_against_a_stalled_redis() -> None:
+    """Redis accepts and never answers: a call with deadline=1.0 ends at its deadline
+    (not after the limiter's 4 s of timeouts), without sending anything."""
+    with silent_server() as port:
+        limiter = moor7.RedisLimiter(f"redis://127.0.0.1:{port}/0", key_prefix=prefix())
+        async with (
+            FakeGateway() as gateway,
+            moor7.AsyncClient(
+                DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url, limiter=limiter
+            ) as client,
+        ):
+            started = time.monotonic()
+            with pytest.raises(moor7.DeadlineExceeded, match="before the deadline"):
+                await client.get_number_pool(deadline=1.0)
+            assert time.monotonic() - started < 1.5
+            assert gateway.calls == []
+        await limiter.aclose()
 
 
 # -- fork() ---------------------------------------------------------------------------

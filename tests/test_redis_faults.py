@@ -164,6 +164,27 @@ class TestNoGrowthPerLoopOrAccount:
         finally:
             admin.close()
 
+    async def test_a_waiter_cancelled_then_aclose_leaves_no_connection(
+        self, server: RedisProcess
+    ) -> None:
+        """A cancelled waiter's queue is withdrawn in the background; aclose() lets that
+        finish and leaves nothing open."""
+        limiter = limiter_for(server.url, max_calls=1, period=5.0)
+        baseline = connected_clients(server.url)
+        async with limiter.acquire("a"):
+            waiter = asyncio.ensure_future(one_call(limiter))
+            await asyncio.sleep(0.2)  # it waits, registered in Redis
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+            await limiter.aclose()
+        await limiter.aclose()
+        for _ in range(int(GUARD / 0.02)):
+            if connected_clients(server.url) <= baseline:
+                break
+            await asyncio.sleep(0.02)
+        assert connected_clients(server.url) == baseline
+
     async def test_close_from_a_running_loop_asks_for_aclose(self, server: RedisProcess) -> None:
         limiter = limiter_for(server.url)
         await one_call(limiter)
@@ -405,3 +426,48 @@ class TestRestartKeepsTheQuota:
         assert_never_over(intervals, max_calls, period)
         await first.aclose()
         await second.aclose()
+
+
+class TestNothingHeldForNothing:
+    async def test_a_cancelled_acquire_never_leaks_a_slot(self, server: RedisProcess) -> None:
+        """Cancelled while Redis's answer is on its way (a deadline, a web request gone):
+        a grant nobody heard of is given back, not held for its lease and the period."""
+        limiter = limiter_for(server.url, max_calls=1000, period=5.0, lease=60.0)
+        granted = 0
+
+        async def one() -> None:
+            nonlocal granted
+            async with limiter.acquire("a"):
+                granted += 1
+
+        for i in range(200):
+            # Timeouts of a fraction of a Redis round trip: many land mid-answer.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(one(), (i % 4 + 0.5) / 1000)
+        await asyncio.sleep(0.3)  # the grants given back in the background
+        admin = sync_redis.Redis(port=server.port)
+        try:
+            keys = limiter._keys("a")
+            assert admin.zcard(keys[1]) == 0  # nothing left in flight
+            assert admin.zcard(keys[0]) == granted  # done: exactly the calls made
+        finally:
+            admin.close()
+        assert 0 < granted < 200  # some were cancelled, some were not
+        await limiter.aclose()
+
+    async def test_every_key_a_step_writes_expires(self, server: RedisProcess) -> None:
+        limiter = limiter_for(server.url, max_calls=1, period=1.0, lease=0.2)
+        await limiter.pause("quiet", 0.1)  # a pause on an account that never called
+        abandoned = limiter.acquire("b")
+        await abandoned.__aenter__()  # a call whose process died
+        await asyncio.sleep(0.3)  # its lease ran out: usage() makes it an orphan
+        await limiter.usage("b")
+        admin = sync_redis.Redis(port=server.port)
+        try:
+            for account in ("quiet", "b"):
+                for key in limiter._keys(account):
+                    assert admin.pttl(key) != -1, key  # -2: gone; else a TTL
+        finally:
+            admin.close()
+        await abandoned.__aexit__(None, None, None)
+        await limiter.aclose()
