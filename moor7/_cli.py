@@ -51,6 +51,7 @@ from ._models import (
     SipNumber,
     SipRegistrations,
 )
+from ._quota_cli import add_quota_command, run_quota
 from ._reprs import masked, tolerant_repr
 from ._sync import Client
 from ._version import version
@@ -150,6 +151,7 @@ def _parser() -> argparse.ArgumentParser:
         help="query (retried) or action (sent at most once); default: what moor7 knows",
     )
     _options(call, top=False)
+    add_quota_command(commands)
     add_gateway_command(commands)
     return parser
 
@@ -674,6 +676,27 @@ def _gateway(args: argparse.Namespace) -> int:
         return 2
 
 
+def _quota(args: argparse.Namespace, out: TextIO) -> int:
+    # It reads Redis, calls no gateway: the options of the commands that do say nothing.
+    given = [
+        _OPTION_NAMES[name]
+        for name in ("sandbox", "secret_key", "base_url", "timeout", "max_retries", "show_secrets")
+        if getattr(args, name, None) not in (None, False)
+    ]
+    try:
+        if given:
+            msg = f"moor7 quota takes no {', '.join(given)}: it reads the limiter's Redis"
+            raise ConfigurationError(msg)
+        with _logging_to_stderr(verbose=args.verbose):
+            return run_quota(args, out)
+    except ConfigurationError as exc:
+        sys.stderr.write(f"moor7: error: {exc}\n")
+        return 2
+    except Moor7Error as exc:
+        sys.stderr.write(f"moor7: error: {type(exc).__name__}: {exc}\n")
+        return 1
+
+
 _OPTION_NAMES = {
     **_FLAGS,
     "sandbox": "--sandbox",
@@ -724,6 +747,8 @@ def _main(argv: Sequence[str] | None) -> int:
     out = sys.stdout
     if args.command == "gateway":
         return _gateway(args)
+    if args.command == "quota":
+        return _quota(args, out)
     try:
         body = _call_body(args) if args.command == "call" else None
         with _logging_to_stderr(verbose=args.verbose), _client(args) as client:

@@ -32,13 +32,13 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Container, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
-from typing import Final, Protocol, runtime_checkable
+from typing import Final, Literal, Protocol, runtime_checkable
 
 import attrs
 
 from ._arguments import seconds, whole_number
 from ._reprs import tolerant_repr
-from .exceptions import DeadlineExceeded, UsageError
+from .exceptions import ConfigurationError, DeadlineExceeded, UsageError
 
 __all__ = [
     "Limiter",
@@ -47,7 +47,9 @@ __all__ = [
     "QuotaUsage",
     "Unlimited",
     "acquire_options",
+    "check_reserve",
     "default_limiter",
+    "is_interactive",
     "log_wait",
     "too_late",
 ]
@@ -95,9 +97,10 @@ class QuotaUsage:
         paused_for: Seconds left of a pause after an over-quota answer.
         recovering_for: Seconds left of a recovery after the shared window was lost
             (:class:`RedisLimiter` only), during which only room proven free is granted.
-        blocked_by: Why a call asked now would wait: ``None`` (it would not),
-            ``"quota"`` (every slot of the window is held), ``"pause"``,
+        blocked_by: Why an interactive call asked now would wait: ``None`` (it would
+            not), ``"quota"`` (every slot of the window is held), ``"pause"``,
             ``"recovery"`` or ``"orphan"`` (the next slot is an orphan's).
+        reserve: Slots of every window that batch calls never take.
     """
 
     account: str
@@ -111,6 +114,7 @@ class QuotaUsage:
     paused_for: float = 0.0
     recovering_for: float = 0.0
     blocked_by: str | None = None
+    reserve: int = 0
 
     @property
     def free(self) -> int:
@@ -179,6 +183,27 @@ def acquire_options(limiter: object) -> frozenset[str]:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return frozenset(_ACQUIRE_OPTIONS)
     return frozenset(name for name in _ACQUIRE_OPTIONS if name in parameters)
+
+
+def check_reserve(reserve: object, max_calls: int) -> int:
+    """*reserve* as the slots kept for interactive calls: 0 up to ``max_calls - 1``."""
+    if isinstance(reserve, bool) or not isinstance(reserve, int) or not 0 <= reserve < max_calls:
+        msg = (
+            f"reserve must be an integer from 0 to max_calls - 1 ({max_calls - 1}), got {reserve!r}"
+        )
+        raise ConfigurationError(msg)
+    return reserve
+
+
+def is_interactive(priority: object) -> bool:
+    """Whether *priority* (a :class:`Priority` or its value) is interactive; a wrong one
+    is a ConfigurationError."""
+    if isinstance(priority, Priority):
+        return priority is Priority.INTERACTIVE
+    if priority in ("interactive", "batch"):
+        return priority == "interactive"
+    msg = f"priority must be moor7.Priority.INTERACTIVE or BATCH, got {priority!r}"
+    raise ConfigurationError(msg)
 
 
 def too_late(seconds: float, reason: str | None) -> DeadlineExceeded:
@@ -258,11 +283,12 @@ class Unlimited:
 class _Waiter:
     """One task waiting for a slot, woken on its own event loop from any thread."""
 
-    __slots__ = ("event", "loop")
+    __slots__ = ("event", "interactive", "loop")
 
-    def __init__(self) -> None:
+    def __init__(self, interactive: bool) -> None:
         self.loop = asyncio.get_running_loop()
         self.event = asyncio.Event()
+        self.interactive = interactive
 
     def wake(self) -> bool:
         """Wake the waiter; False if its loop is closed and it never will run again."""
@@ -338,14 +364,26 @@ class _Window:
         )
 
     def head(self, blocked: Container[asyncio.AbstractEventLoop]) -> _Waiter | None:
-        """The first waiter that can run: on a live loop that is not *blocked*."""
+        """The first waiter that can run (on a live loop that is not *blocked*): the
+        first interactive one, else the first batch one."""
         while self.waiters and self.waiters[0].loop.is_closed():
             # Its loop was closed without cancelling it: it will never take its turn.
             self.waiters.popleft()
+        first_batch = None
         for waiter in self.waiters:
-            if waiter.loop not in blocked and not waiter.loop.is_closed():
+            if waiter.loop in blocked or waiter.loop.is_closed():
+                continue
+            if waiter.interactive:
                 return waiter
-        return None
+            if first_batch is None:
+                first_batch = waiter
+        return first_batch
+
+    def ahead_of(self, interactive: bool) -> int:
+        """How many waiters go before a call of this priority that queues now."""
+        if interactive:
+            return sum(1 for waiter in self.waiters if waiter.interactive)
+        return len(self.waiters)
 
     def wake_head(self, blocked: Container[asyncio.AbstractEventLoop]) -> None:
         while (head := self.head(blocked)) is not None and not head.wake():
@@ -360,7 +398,10 @@ class LocalLimiter:
 
     - From idle, a burst of up to ``max_calls`` goes out at once; past that, each call
       goes as soon as the window allows, so the quota is used in full.
-    - Waiters are served in arrival order. A task cancelled while waiting takes no slot.
+    - Waiters are served by priority, then in arrival order: an interactive call takes
+      the next free slot before any batch call (see :class:`Priority`), and ``reserve``
+      slots of every window are for interactive calls only. A task cancelled while
+      waiting takes no slot.
     - One instance serves any number of accounts, each with its own window, and any
       number of event loops and threads (the sync ``Client`` uses it from its own loop).
       Accounts that fall idle are forgotten, so memory does not grow with their number.
@@ -376,6 +417,11 @@ class LocalLimiter:
     Args:
         max_calls: Calls allowed per ``period`` (the 7moor quota is 20 per minute).
         period: The window, in seconds.
+        reserve: Slots of every window that batch calls never take, so that an
+            interactive call (an agent going online, a supervisor listening) never waits
+            behind a batch job: with ``reserve=5``, a report export uses 15 calls a
+            minute at most and an action finds a slot at once. ``0`` (the default):
+            batch calls may use the whole quota, and interactive ones only go first.
         clock: A monotonic clock in seconds. Injectable for tests.
     """
 
@@ -384,10 +430,12 @@ class LocalLimiter:
         max_calls: int = 20,
         period: float = 60.0,
         *,
+        reserve: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_calls: int = whole_number("max_calls", max_calls, least=1)
         self.period: float = seconds("period", period)
+        self.reserve: int = check_reserve(reserve, self.max_calls)
         self._clock = clock
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}
@@ -400,7 +448,8 @@ class LocalLimiter:
     def __repr__(self) -> str:
         # getattr: a half-built limiter (its __init__ raised) must still show itself.
         max_calls, period = getattr(self, "max_calls", None), getattr(self, "period", None)
-        return f"LocalLimiter(max_calls={max_calls}, period={period})"
+        reserve = getattr(self, "reserve", None)
+        return f"LocalLimiter(max_calls={max_calls}, period={period}, reserve={reserve})"
 
     def calls_in_window(self, account: str) -> int:
         """How many of *account*'s calls hold a slot now (in flight or recently done)."""
@@ -411,13 +460,18 @@ class LocalLimiter:
             window.prune(self._clock() - self.period)
             return len(window.finished) + window.in_flight_count
 
-    def expected_wait(self, account: str) -> float:
+    def expected_wait(
+        self,
+        account: str,
+        *,
+        priority: Priority | Literal["interactive", "batch"] = Priority.INTERACTIVE,
+    ) -> float:
         """Seconds at least until a call of *account* asked for now could take a slot.
 
-        The optional :class:`Limiter` hook a call's ``deadline`` consults, to fail at
-        once instead of waiting for a slot that frees too late. A lower bound: calls in
-        flight may finish later than it assumes, never earlier.
+        A lower bound: calls in flight may finish later than it assumes, never earlier.
+        (A call's ``deadline`` is checked by :meth:`acquire` itself.)
         """
+        interactive = is_interactive(priority)
         with self._lock:
             window = self._windows.get(account)
             if window is None:
@@ -425,12 +479,17 @@ class LocalLimiter:
             now = self._clock()
             window.prune(now - self.period)
             # The slot this call would take: after the waiters ahead of it.
-            return self._wait_for(window, now, ahead=len(window.waiters))
+            return self._wait_for(window, now, window.ahead_of(interactive), interactive)
 
-    def _wait_for(self, window: _Window, now: float, *, ahead: int) -> float:
+    def _limit(self, interactive: bool) -> int:
+        """How many slots a call of this priority may find held and still take one."""
+        return self.max_calls if interactive else self.max_calls - self.reserve
+
+    def _wait_for(self, window: _Window, now: float, ahead: int, interactive: bool) -> float:
         """Seconds until a call behind *ahead* waiters could take a slot (lock held)."""
         paused = max(0.0, window.paused_until - now)
-        needed = len(window.finished) + window.in_flight_count + ahead - self.max_calls
+        used = len(window.finished) + window.in_flight_count
+        needed = used + ahead - self._limit(interactive)
         if needed < 0:
             return paused
         if needed < len(window.finished):
@@ -450,24 +509,42 @@ class LocalLimiter:
                     period=self.period,
                     used=0,
                     in_flight=0,
+                    waiting={Priority.INTERACTIVE: 0, Priority.BATCH: 0},
+                    reserve=self.reserve,
                 )
             now = self._clock()
             window.prune(now - self.period)
             used = len(window.finished) + window.in_flight_count
             paused = max(0.0, window.paused_until - now)
-            next_free = self._wait_for(window, now, ahead=0)
-            blocked_by = "pause" if paused > 0 else ("quota" if used >= self.max_calls else None)
+            interactive = window.ahead_of(interactive=True)
+            full = used >= self.max_calls
+            # What ends last: the pause, or the slot a call asked now would wait for.
+            quota_wait = self._wait_for(window, now, 0, interactive=True) if full else 0.0
+            blocked_by = None
+            if paused > 0 and paused >= quota_wait:
+                blocked_by = "pause"
+            elif full:
+                blocked_by = "quota"
             return QuotaUsage(
                 account=account,
                 max_calls=self.max_calls,
                 period=self.period,
                 used=used,
                 in_flight=window.in_flight_count,
-                waiting={Priority.INTERACTIVE: len(window.waiters), Priority.BATCH: 0},
-                next_free_in=next_free,
+                waiting={
+                    Priority.INTERACTIVE: interactive,
+                    Priority.BATCH: len(window.waiters) - interactive,
+                },
+                next_free_in=self._wait_for(window, now, 0, interactive=True),
                 paused_for=paused,
                 blocked_by=blocked_by,
+                reserve=self.reserve,
             )
+
+    async def ausage(self, account: str) -> QuotaUsage:
+        """:meth:`usage`, for code that awaits (as :meth:`RedisLimiter.ausage
+        <moor7.RedisLimiter.ausage>` is)."""
+        return self.usage(account)
 
     @contextlib.contextmanager
     def loop_blocked(self, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
@@ -497,18 +574,27 @@ class LocalLimiter:
                     window.wake_head(self._blocked)
 
     @contextlib.asynccontextmanager
-    async def acquire(self, account: str, *, deadline: float | None = None) -> AsyncIterator[None]:
+    async def acquire(
+        self,
+        account: str,
+        *,
+        priority: Priority | Literal["interactive", "batch"] = Priority.INTERACTIVE,
+        deadline: float | None = None,
+    ) -> AsyncIterator[None]:
         """Wait for a slot of *account*'s quota; hold it while the call runs.
 
         Args:
             account: The account (appkey).
+            priority: Interactive calls take the next free slot before batch ones, and
+                only they take the ``reserve``.
             deadline: The :func:`time.monotonic` time by which the call needs its slot.
 
         Raises:
             DeadlineExceeded: The slot frees after *deadline* (raised at once).
         """
+        interactive = is_interactive(priority)
         loop = asyncio.get_running_loop()
-        waited = await self._wait_for_slot(account, loop, deadline)
+        waited = await self._wait_for_slot(account, loop, deadline, interactive)
         if waited > 0.001:
             log.debug("quota: waited %.3fs for a slot of account %s", waited, account)
         try:
@@ -556,9 +642,14 @@ class LocalLimiter:
         return window
 
     async def _wait_for_slot(
-        self, account: str, loop: asyncio.AbstractEventLoop, deadline: float | None = None
+        self,
+        account: str,
+        loop: asyncio.AbstractEventLoop,
+        deadline: float | None = None,
+        interactive: bool = True,
     ) -> float:
         start = self._clock()
+        limit = self._limit(interactive)
         waiter: _Waiter | None = None
         noticed = False
         while True:
@@ -567,14 +658,19 @@ class LocalLimiter:
                 now = self._clock()
                 window.prune(now - self.period)
                 head = window.head(self._blocked)
-                at_head = head is waiter if waiter else head is None
+                if waiter is not None:
+                    at_head = head is waiter
+                else:
+                    # A newcomer goes first if nobody waits, or if only batch calls do
+                    # and it is interactive.
+                    at_head = head is None or (interactive and not head.interactive)
                 used = len(window.finished) + window.in_flight_count
-                if at_head and used < self.max_calls and now >= window.paused_until:
+                if at_head and used < limit and now >= window.paused_until:
                     window.in_flight[loop] = window.in_flight.get(loop, 0) + 1
                     if waiter is not None:
                         window.waiters.remove(waiter)
-                        # The next in line may be able to go too, or must learn its wait.
-                        window.wake_head(self._blocked)
+                    # The next in line may be able to go too, or must learn its wait.
+                    window.wake_head(self._blocked)
                     return now - start
                 serving = _serving_blocked.get()
                 if serving is not None and window.stuck_in_flight(self._blocked) >= self.max_calls:
@@ -588,22 +684,26 @@ class LocalLimiter:
                     raise UsageError(msg)
                 if waiter is None:
                     if deadline is not None:
-                        # It would wait behind every waiter already in the queue.
-                        wait = self._wait_for(window, now, ahead=len(window.waiters))
+                        # It would wait behind every waiter that goes before it.
+                        ahead = window.ahead_of(interactive)
+                        wait = self._wait_for(window, now, ahead, interactive)
                         if time.monotonic() + wait >= deadline:
                             paused = window.paused_until > now
                             raise too_late(wait, "pause" if paused else "quota")
-                    waiter = _Waiter()
+                    # The old head, if it goes after this one, may sleep on a timer: it
+                    # finds it is no longer first when that fires.
+                    waiter = _Waiter(interactive)
                     window.waiters.append(waiter)
                 waiter.event.clear()
-                delay = self._delay(window, now) if at_head else None
+                delay = self._delay(window, now, limit) if at_head else None
                 paused = now < window.paused_until
             if not noticed and delay is not None and delay >= NOTICE_WAIT:
                 # Once per call, as it becomes the head of the queue (a pause was logged
                 # at WARNING when it began).
                 noticed = True
                 if not paused:
-                    log_wait(account, delay, "quota", warn=False)
+                    reason = "quota" if used >= self.max_calls else "reserved"
+                    log_wait(account, delay, reason, warn=False)
             # Only the head sleeps on a deadline; the others wait for their turn, and a
             # head whose slots are all in flight waits for one to finish.
             timer = None if delay is None else waiter.loop.call_later(delay, waiter.event.set)
@@ -616,12 +716,16 @@ class LocalLimiter:
                 if timer is not None:
                     timer.cancel()
 
-    def _delay(self, window: _Window, now: float) -> float | None:
+    def _delay(self, window: _Window, now: float, limit: int) -> float | None:
+        """Seconds until the head (allowed *limit* held slots) could take one; ``None``
+        when it needs a slot held in flight (its release wakes the head)."""
         paused = max(0.0, window.paused_until - now)
-        if len(window.finished) + window.in_flight_count < self.max_calls:
+        used = len(window.finished) + window.in_flight_count
+        if used < limit:
             return paused
-        if window.finished and window.in_flight_count < self.max_calls:
-            return max(paused, window.finished[0] + self.period - now)
+        needed = used - limit  # finished slots that must free first, earliest first
+        if needed < len(window.finished):
+            return max(paused, window.finished[needed] + self.period - now)
         return None
 
     def _leave_queue(self, account: str, waiter: _Waiter) -> None:

@@ -30,8 +30,8 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Final, Literal
+from collections.abc import AsyncIterator, Coroutine
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from . import _redis_scripts as lua
 from ._arguments import seconds
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     import redis.asyncio
 
 __all__ = ["RedisLimiter"]
+
+T = TypeVar("T")
 
 log = logging.getLogger("moor7")
 
@@ -139,6 +141,9 @@ class RedisLimiter:
             is bound to the event loop it is used on.
         max_calls: Calls allowed per ``period`` (7moor: 20 per minute).
         period: The window, in seconds.
+        reserve: Slots of every window that batch calls never take, in any process, so
+            that an interactive call never waits behind a batch job (see
+            :class:`LocalLimiter`; give every process the same).
         on_unavailable: When Redis cannot be reached or does not answer within the
             timeouts: ``"raise"`` :class:`~moor7.LimiterUnavailableError` (the call is
             not sent), or ``"local"`` to fall back to a :class:`LocalLimiter` with the
@@ -175,6 +180,7 @@ class RedisLimiter:
         *,
         max_calls: int = 20,
         period: float = 60.0,
+        reserve: int = 0,
         on_unavailable: Literal["raise", "local"] = "raise",
         after_restart: Literal["serve", "wait"] = "serve",
         lease: float | None = None,
@@ -188,7 +194,7 @@ class RedisLimiter:
         del redis
         module = import_redis()
         # LocalLimiter validates max_calls and period, and is the fallback.
-        self._fallback = LocalLimiter(max_calls, period)
+        self._fallback = LocalLimiter(max_calls, period, reserve=reserve)
         if on_unavailable not in ("raise", "local"):
             msg = f"on_unavailable must be 'raise' or 'local', got {on_unavailable!r}"
             raise ConfigurationError(msg)
@@ -200,6 +206,7 @@ class RedisLimiter:
             raise ConfigurationError(msg)
         self.max_calls: int = max_calls
         self.period: float = float(period)
+        self.reserve: int = reserve
         self.on_unavailable = on_unavailable
         self.after_restart = after_restart
         self.lease: float | None = None if lease is None else seconds("lease", lease)
@@ -541,7 +548,9 @@ class RedisLimiter:
                     raise state.last_error.again()
                 while True:
                     vouch = self._synced(account)
-                    args = self._args(vouch, lease, "w", member, priority, 0, queue.id, queue.users)
+                    args = self._args(
+                        vouch, lease, "w", member, priority, self.reserve, queue.id, queue.users
+                    )
                     try:
                         answer, wait_us, epoch, why, left_us = await self._acquire_step(
                             state, account, member, keys, args
@@ -607,12 +616,24 @@ class RedisLimiter:
             window = await asyncio.wait_for(self._snapshot(account), max(left, 0.001))
         except (asyncio.TimeoutError, LimiterUnavailableError, ConfigurationError):
             return  # Redis cannot say in time: the call meets it at its own turn
-        if priority == "b":
-            ahead += window.waiting[Priority.INTERACTIVE]
-        wait, orphan = window.wait_for(window.used + ahead - window.cap, self.period)
-        wait = max(window.paused, wait)
+        wait, why = self._wait_behind(window, priority, ahead)
         if time.monotonic() + wait >= deadline:
-            raise too_late(wait, window.reason(orphan))
+            raise too_late(wait, why)
+
+    def _wait_behind(self, window: _Snapshot, priority: str, ahead: int) -> tuple[float, str]:
+        """Seconds until a call of *priority* behind *ahead* calls of this process could
+        take a slot, and why (see WAIT_REASONS)."""
+        limit = window.cap
+        if priority == "b":
+            # Interactive calls waiting in any process go first, and the reserve is theirs.
+            ahead += window.waiting[Priority.INTERACTIVE]
+            limit -= self.reserve
+        index = window.used + ahead - limit
+        wait, orphan = window.wait_for(index, self.period)
+        why = window.reason(orphan, wait)
+        if priority == "b" and index >= 0 and window.used < window.cap and why == "quota":
+            why = "reserved"
+        return max(window.paused, wait), why
 
     def _in_background(
         self, state: LoopState, script: str, keys: list[str], args: list[Any]
@@ -751,7 +772,7 @@ class RedisLimiter:
             self._raise_for(failure)
         return _Snapshot(raw, self.max_calls)
 
-    async def usage(self, account: str) -> QuotaUsage:
+    async def ausage(self, account: str) -> QuotaUsage:
         """How *account*'s shared window stands now, in every process that shares it.
 
         Raises:
@@ -762,7 +783,7 @@ class RedisLimiter:
         next_free, orphan = window.wait_for(window.used - window.cap, self.period)
         blocked_by: str | None = None
         if window.paused > 0 or window.used >= window.cap:
-            blocked_by = window.reason(orphan)
+            blocked_by = window.reason(orphan, next_free if window.used >= window.cap else 0.0)
         return QuotaUsage(
             account=account,
             max_calls=self.max_calls,
@@ -775,20 +796,31 @@ class RedisLimiter:
             paused_for=window.paused,
             recovering_for=window.recovering,
             blocked_by=blocked_by,
+            reserve=self.reserve,
         )
 
-    async def expected_wait(
+    def usage(self, account: str) -> QuotaUsage:
+        """:meth:`ausage`, from code that does not await (a metrics exporter's thread, a
+        Django view, ``moor7 quota``): it runs on moor7's own event loop, the one the sync
+        ``Client`` uses. In async code, ``await limiter.ausage(account)``.
+
+        Raises:
+            LimiterUnavailableError: Redis is unreachable.
+            ConfigurationError: Redis refused the limiter.
+        """
+        return _run_blocking(self.ausage(account))
+
+    async def aexpected_wait(
         self,
         account: str,
         *,
         priority: Priority | Literal["interactive", "batch"] = Priority.INTERACTIVE,
     ) -> float:
-        """Seconds at least until a call of *account* asked for now could take a slot.
-
-        What a call's ``deadline`` consults, to fail at once instead of waiting for a
-        slot that frees too late: the quota, a pause, a recovery, an orphan's slot and
-        the calls queued ahead of it in this process all count. ``0.0`` when Redis
-        cannot say (the call itself then meets the outage).
+        """Seconds at least until a call of *account* asked for now could take a slot:
+        the quota, the reserve (for a batch call), a pause, a recovery, an orphan's slot
+        and the calls queued ahead of it all count. ``0.0`` when Redis cannot say (a
+        call then meets the outage itself). A call's ``deadline`` needs none of this:
+        :meth:`acquire` checks it against Redis's answer.
         """
         code = _PRIORITY_CODES[Priority(priority)]
         try:
@@ -797,12 +829,17 @@ class RedisLimiter:
             return 0.0
         state = self._loops.get(asyncio.get_running_loop())
         queue = None if state is None else state.queues.get((account, code))
-        ahead = 0 if queue is None else queue.users
-        if code == "b":
-            # Interactive calls waiting in any process go first.
-            ahead += window.waiting[Priority.INTERACTIVE]
-        wait, _ = window.wait_for(window.used + ahead - window.cap, self.period)
-        return max(window.paused, wait)
+        wait, _ = self._wait_behind(window, code, 0 if queue is None else queue.users)
+        return wait
+
+    def expected_wait(
+        self,
+        account: str,
+        *,
+        priority: Priority | Literal["interactive", "batch"] = Priority.INTERACTIVE,
+    ) -> float:
+        """:meth:`aexpected_wait`, from code that does not await (see :meth:`usage`)."""
+        return _run_blocking(self.aexpected_wait(account, priority=priority))
 
     # -- this process's grants ---------------------------------------------------------
 
@@ -914,6 +951,13 @@ class RedisLimiter:
             self._unavailable_since = None
 
 
+def _run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run *coroutine* on moor7's own event loop (the sync Client's), and wait."""
+    from ._sync import _get_loop_thread
+
+    return _get_loop_thread().run(coroutine)
+
+
 def _tls_failure(exc: BaseException) -> bool:
     """Whether *exc* (redis-py's, which wraps the socket's error) is a TLS failure."""
     seen: BaseException | None = exc
@@ -949,10 +993,11 @@ class _Snapshot:
         # When each held slot frees (earliest first), and whether it is an orphan's.
         self.frees = [(int(_text(f).rstrip("o")) / 1e6, _text(f).endswith("o")) for f in frees]
 
-    def reason(self, orphan: bool) -> str:
-        """Why a call would wait (see WAIT_REASONS), the slot it waits for being an
-        orphan's or not."""
-        if self.paused > 0:
+    def reason(self, orphan: bool, wait: float | None = None) -> str:
+        """Why a call would wait (see WAIT_REASONS): what ends last of a pause and the
+        slot it waits for (*wait*, without the pause), that slot being an orphan's or
+        not, in a recovery or not."""
+        if self.paused > 0 and (wait is None or self.paused >= wait):
             return "pause"
         if self.recovering > 0:
             return "recovery"

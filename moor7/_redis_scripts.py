@@ -241,9 +241,8 @@ local function wait(us, why)
   return {0, math.max(1, math.ceil(us)), id, why, left}
 end
 
-local paused = tonumber(redis.call('GET', pause) or '0')
-if paused > now then return wait(paused - now, 'pause') end
-if pending > now then return wait(pending - now, 'new') end
+local paused = tonumber(redis.call('GET', pause) or '0') - now
+if paused <= 0 and pending > now then return wait(pending - now, 'new') end
 
 local live = redis.call('ZCARD', done) + redis.call('ZCARD', flight)
 local cap = max_calls
@@ -258,7 +257,7 @@ if priority == 'b' then
     end
   end
 end
-if live + ahead < limit then
+if live + ahead < limit and paused <= 0 then
   redis.call('ZADD', flight, n(now + lease), member)
   if queued > 1 then
     -- The rest of the queue still waits: its next head polls at once.
@@ -274,19 +273,23 @@ end
 -- The slots that must free before this call's: the earliest of them, in order. One
 -- held in flight frees no sooner than a period from now (then it is polled again).
 local k = live + ahead - limit
-local us = period
-local why = 'quota'
-local d = redis.call('ZRANGE', done, k, k, 'WITHSCORES')
-if d[2] and tonumber(d[2]) - now < us then
-  us = tonumber(d[2]) - now
-  if redis.call('ZSCORE', orphans, d[1]) then why = 'orphan' end
+local us, why = 0, 'quota'
+if k >= 0 then
+  us = period
+  local d = redis.call('ZRANGE', done, k, k, 'WITHSCORES')
+  if d[2] and tonumber(d[2]) - now < us then
+    us = tonumber(d[2]) - now
+    if redis.call('ZSCORE', orphans, d[1]) then why = 'orphan' end
+  end
+  if recovering then
+    why = 'recovery'
+    if left < us then us = left end
+  elseif priority == 'b' and live < cap then
+    why = 'reserved'
+  end
 end
-if recovering then
-  why = 'recovery'
-  if left < us then us = left end
-elseif priority == 'b' and live < cap then
-  why = 'reserved'
-end
+-- Paused after an over-quota answer: whichever ends last.
+if paused >= us then us, why = paused, 'pause' end
 return wait(us, why)
 """
 )

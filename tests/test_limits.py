@@ -342,3 +342,82 @@ class TestPause:
         started = time.monotonic()
         async with limiter.acquire("a"):
             assert time.monotonic() - started >= 0.39
+
+
+class TestPriorities:
+    """Interactive calls take the next free slot before batch ones; the reserve is
+    theirs alone."""
+
+    async def test_an_interactive_call_goes_before_every_queued_batch_call(self) -> None:
+        limiter = moor7.LocalLimiter(2, 0.3)
+        order: list[str] = []
+
+        async def call(name: str, priority: moor7.Priority) -> None:
+            async with limiter.acquire("a", priority=priority):
+                order.append(name)
+
+        batch = [asyncio.ensure_future(call(f"batch-{i}", moor7.Priority.BATCH)) for i in range(6)]
+        await asyncio.sleep(0.05)  # two went, four wait
+        await call("action", moor7.Priority.INTERACTIVE)
+        await asyncio.gather(*batch)
+        assert order[:2] == ["batch-0", "batch-1"]
+        assert order[2] == "action"
+        assert order[3:] == [f"batch-{i}" for i in range(2, 6)]
+
+    async def test_batch_calls_never_take_the_reserve(self) -> None:
+        max_calls, period, reserve = 4, 0.3, 1
+        limiter = moor7.LocalLimiter(max_calls, period, reserve=reserve)
+        intervals: list[Interval] = []
+
+        async def batch_call() -> None:
+            async with limiter.acquire("a", priority="batch"):
+                intervals.append((time.monotonic(), time.monotonic()))
+
+        batch = asyncio.gather(*(batch_call() for _ in range(9)))
+        await asyncio.sleep(0.05)
+        # The batch holds what it may (3), never the reserved slot: an action goes now.
+        started = time.monotonic()
+        async with limiter.acquire("a", priority=moor7.Priority.INTERACTIVE):
+            waited = time.monotonic() - started
+        await batch
+        assert waited < 0.05
+        assert_never_over(intervals, max_calls - reserve, period)
+        assert limiter.usage("a").reserve == reserve
+
+    async def test_a_batch_call_whose_deadline_the_reserve_passes_fails_at_once(self) -> None:
+        limiter = moor7.LocalLimiter(2, 5.0, reserve=1)
+        async with limiter.acquire("a", priority="batch"):
+            started = time.monotonic()
+            with pytest.raises(moor7.DeadlineExceeded, match="deadline"):
+                async with limiter.acquire("a", priority="batch", deadline=time.monotonic() + 1.0):
+                    pass
+            assert time.monotonic() - started < 0.1
+            # An interactive call takes the reserved slot at once.
+            async with limiter.acquire("a", deadline=time.monotonic() + 1.0):
+                pass
+
+    async def test_usage_counts_the_waiting_by_priority(self) -> None:
+        limiter = moor7.LocalLimiter(1, 5.0)
+        async with limiter.acquire("a"):
+            waiting = [
+                asyncio.ensure_future(limiter.acquire("a", priority=p).__aenter__())
+                for p in ("batch", "batch", "interactive")
+            ]
+            await asyncio.sleep(0.02)
+            usage = limiter.usage("a")
+            assert usage.waiting == {moor7.Priority.INTERACTIVE: 1, moor7.Priority.BATCH: 2}
+            assert (usage.used, usage.in_flight, usage.blocked_by) == (1, 1, "quota")
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
+
+    @pytest.mark.parametrize("reserve", [-1, 20, 2.5, True])
+    def test_a_reserve_out_of_range_is_refused(self, reserve: Any) -> None:
+        with pytest.raises(moor7.ConfigurationError, match="reserve"):
+            moor7.LocalLimiter(20, 60, reserve=reserve)
+
+    async def test_a_wrong_priority_is_refused(self) -> None:
+        limiter = moor7.LocalLimiter()
+        with pytest.raises(moor7.ConfigurationError, match="priority"):
+            async with limiter.acquire("a", priority="urgent"):  # type: ignore[arg-type]
+                pass

@@ -278,3 +278,76 @@ class TestProcesses:
         assert len(calls) == 16
         assert all(call.status == 200 for call in calls)  # the gateway rejected none
         assert gateway.max_calls_in_window(DEMO_APPKEY, 1.0) <= 5
+
+
+class TestPriorities:
+    """Across processes (two limiters on one window): the reserve holds, and a call
+    waiting to act goes before other processes' batch calls."""
+
+    async def test_a_batch_in_one_process_leaves_the_reserve_to_another(
+        self, make_limiter: MakeLimiter
+    ) -> None:
+        max_calls, period, reserve = 4, 0.5, 1
+        batch_process = make_limiter(max_calls=max_calls, period=period, reserve=reserve)
+        action_process = make_limiter(max_calls=max_calls, period=period, reserve=reserve)
+        intervals: list[Interval] = []
+
+        async def batch_call() -> None:
+            async with batch_process.acquire("a", priority="batch"):
+                intervals.append((time.monotonic(), time.monotonic()))
+
+        batch = asyncio.gather(*(batch_call() for _ in range(9)))
+        await asyncio.sleep(0.2)  # the batch holds the three slots it may
+        started = time.monotonic()
+        async with action_process.acquire("a"):
+            waited = time.monotonic() - started
+        await asyncio.wait_for(batch, 10)
+        # Within one slot interval (period / max_calls), and the batch kept to its share.
+        assert waited < period / max_calls
+        assert_never_over(intervals, max_calls - reserve, period)
+
+    async def test_an_action_waiting_in_one_process_goes_before_another_s_batch(
+        self, make_limiter: MakeLimiter
+    ) -> None:
+        period = 0.6
+        batch_process = make_limiter(max_calls=2, period=period)
+        action_process = make_limiter(max_calls=2, period=period)
+        order: list[str] = []
+
+        async def call(limiter: moor7.RedisLimiter, name: str, priority: str) -> None:
+            async with limiter.acquire("a", priority=priority):  # type: ignore[arg-type]
+                order.append(name)
+
+        batch = [
+            asyncio.ensure_future(call(batch_process, f"batch-{i}", "batch")) for i in range(5)
+        ]
+        await asyncio.sleep(0.1)  # two went; the rest wait for the period
+        action = asyncio.ensure_future(call(action_process, "action", "interactive"))
+        await asyncio.wait_for(asyncio.gather(action, *batch), 10)
+        assert order[:2] == ["batch-0", "batch-1"]
+        assert order[2] == "action"
+
+    async def test_usage_counts_waiting_calls_in_every_process(
+        self, make_limiter: MakeLimiter
+    ) -> None:
+        first = make_limiter(max_calls=1, period=5.0)
+        second = make_limiter(max_calls=1, period=5.0)
+        async with first.acquire("a"):
+            waiting = [
+                asyncio.ensure_future(first.acquire("a", priority="batch").__aenter__()),
+                asyncio.ensure_future(second.acquire("a").__aenter__()),
+            ]
+            await asyncio.sleep(0.3)
+            usage = await second.ausage("a")
+            assert usage.waiting == {moor7.Priority.INTERACTIVE: 1, moor7.Priority.BATCH: 1}
+            assert (usage.used, usage.blocked_by) == (1, "quota")
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
+
+    def test_usage_from_code_that_does_not_await(self, make_limiter: MakeLimiter) -> None:
+        limiter = make_limiter(max_calls=3, period=5.0, reserve=1)
+        usage = limiter.usage("a")  # on moor7's own loop, as the sync Client's calls
+        assert (usage.used, usage.max_calls, usage.reserve, usage.blocked_by) == (0, 3, 1, None)
+        assert limiter.expected_wait("a") == 0.0
+        limiter.close()

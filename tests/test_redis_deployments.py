@@ -164,7 +164,7 @@ class TestCluster:
         await never_over(limiters, 4, 0.4)
         for limiter in limiters:
             await limiter.pause("a", 0.01)
-            assert (await limiter.usage("a")).max_calls == 4
+            assert (await limiter.ausage("a")).max_calls == 4
             await limiter.aclose()
 
     async def test_a_redis_cluster_client(self, cluster: Cluster) -> None:
@@ -253,7 +253,7 @@ class TestAccessControl:
         )
         await never_over([limiter], 2, 0.2)
         await limiter.pause("a", 0.01)
-        await limiter.usage("a")
+        await limiter.ausage("a")
         await limiter.aclose()
         assert server.command("ACL", "LOG").startswith(b"*0\r\n")  # nothing was denied
 

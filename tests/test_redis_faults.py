@@ -461,7 +461,7 @@ class TestNothingHeldForNothing:
         abandoned = limiter.acquire("b")
         await abandoned.__aenter__()  # a call whose process died
         await asyncio.sleep(0.3)  # its lease ran out: usage() makes it an orphan
-        await limiter.usage("b")
+        await limiter.ausage("b")
         admin = sync_redis.Redis(port=server.port)
         try:
             for account in ("quiet", "b"):
