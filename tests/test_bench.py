@@ -91,7 +91,7 @@ class TestQuickRun:
     def test_the_machine_and_the_parser_are_described(self, quick_run: str) -> None:
         assert "CPUs (nproc)" in quick_run
         assert "Python 3." in quick_run
-        assert "moor7 parses answers with " in quick_run
+        assert "moor7 parses answers with msgspec" in quick_run
 
     def test_the_plugin_row_names_what_it_imports(self, quick_run: str) -> None:
         (note,) = [line for line in quick_run.splitlines() if line.startswith("- 8: ")]
