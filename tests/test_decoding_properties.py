@@ -503,7 +503,18 @@ EVERY_TYPE = RESULT_TYPES + [model for model in MODELS if model not in RESULT_TY
 # Values as the gateway sends them for each leaf, with the edge cases of the rules
 # ("" for none, numbers as text, unlisted enum values); any JSON at all besides.
 times = st.sampled_from(
-    ["2020-12-08 16:48:26", "2020-12-25 20:06:54", "2020-12-08T08:48:26+00:00", "2020-1-8 1:2:3"]
+    [
+        "2020-12-08 16:48:26",
+        "2020-12-25 20:06:54",
+        "2020-12-08T08:48:26+00:00",
+        "2020-1-8 1:2:3",
+        # The gateway's length and separators, read otherwise: a day with a space in
+        # front (strptime reads it), non-ASCII digits, impossible dates.
+        "2020-12- 8 16:48:26",
+        "\uff12\uff10\uff12\uff10-12-08 16:48:26",
+        "2020-02-30 16:48:26",
+        "2020-12-08 16:48+08",
+    ]
 ) | st.builds(
     "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}".format,
     st.integers(1, 9999),
