@@ -311,15 +311,23 @@ def _wire_name(cls: type, field: str) -> str | tuple[str, ...]:
     return "_id" if field == "id" else _camel(field)
 
 
+# Each model's wire keys, worked out once: every answer's check asks for them.
+_WIRE_KEYS: dict[Any, frozenset[str]] = {}
+
+
 def wire_keys(cls: Any) -> frozenset[str]:
     """The top-level keys of a model's record on the wire (``raw`` and ``request_id``
     are never read from it)."""
+    found = _WIRE_KEYS.get(cls)
+    if found is not None:
+        return found
     keys = set()
     for field in attrs.fields(cls):
         if field.name not in ("raw", "request_id"):
             wire = _wire_name(cls, field.name)
             keys.add(wire[0] if isinstance(wire, tuple) else wire)
-    return frozenset(keys)
+    found = _WIRE_KEYS[cls] = frozenset(keys)
+    return found
 
 
 _LEAVES = (str, int, float, bool, datetime)
