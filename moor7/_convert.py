@@ -160,26 +160,27 @@ _combine = datetime.combine
 
 def _to_optional_datetime(value: Any, _: Any = None) -> datetime | None:
     if type(value) is str:
-        # The gateway's own times first, in ~0.3 µs where the general path below takes
+        # The gateway's own times first, in ~0.25 µs where the general path below takes
         # ~0.8: a pool whose every number has times of its own reads 10,000 of them.
         cached = _TIMES.get(value)
         if cached is not None:
             return cached
-        # "2020-12-08 16:48:26": for exactly this shape (ASCII, the separators where
-        # they are), fromisoformat() succeeds only where _GATEWAY_TIME matches, and then
-        # reads what the general path reads; anything it refuses takes that path.
-        if len(value) == 19 and value[4::3] == "-- ::" and value.isascii():
-            try:
-                parsed = _from_iso(value)
-            except ValueError:
-                pass
-            else:
+        # fromisoformat() first: it reads the gateway's "2020-12-08 16:48:26" in 50 ns.
+        # Wherever it reads a text at all, the general path below gives the same: a
+        # text it reads, strptime() either refuses or reads alike, and fromisoformat()
+        # is the general path's last resort. What it refuses takes that path.
+        try:
+            parsed = _from_iso(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is None:
                 # parsed.replace(tzinfo=...) is five times slower on CPython 3.11.
                 parsed = _combine(parsed, parsed.time(), CHINA_STANDARD_TIME)
-                if len(_TIMES) >= _TIMES_KEPT:
-                    _TIMES.clear()
-                _TIMES[value] = parsed
-                return parsed
+            if len(_TIMES) >= _TIMES_KEPT:
+                _TIMES.clear()
+            _TIMES[value] = parsed
+            return parsed
     if value is None or value == "":
         return None
     if isinstance(value, str):

@@ -5,7 +5,7 @@ takes the hook the converter chose (the rules of ``_convert.py`` record what eac
 their hooks does in ``_convert._RULES``) and writes one Python function that does the
 same for the values a healthy answer holds: a ``dict`` per record, and for each field
 the JSON type the gateway usually sends (``str`` for text, ``int`` for numbers and
-enums, a listed enum value, a time already read or in the gateway's own shape). Those
+enums, a listed enum value, a time already read or that ``fromisoformat()`` reads). Those
 cases are inlined, each the first branches of the hook it stands for, verbatim; every
 other value is handed to the field's hook itself, the function the converter would
 call. A list of a flat model (a number's groups) is built in a loop inside its
@@ -219,18 +219,16 @@ class FastPath:
                 f"if type({v}) is str:",
                 f"    {target} = _TIMES.get({v})",
                 f"    if {target} is None:",
-                f'        if len({v}) == 19 and {v}[4::3] == "-- ::" and {v}.isascii():',
-                "            try:",
-                f"                {target} = _from_iso({v})",
-                "            except ValueError:",
-                f"                {target} = {h}({v}, {t})",
-                "            else:",
-                f"                {target} = _combine({target}, {target}.time(), _CST)",
-                "                if len(_TIMES) >= _TIMES_KEPT:",
-                "                    _TIMES.clear()",
-                f"                _TIMES[{v}] = {target}",
-                "        else:",
+                "        try:",
+                f"            {target} = _from_iso({v})",
+                "        except ValueError:",
                 f"            {target} = {h}({v}, {t})",
+                "        else:",
+                f"            if {target}.tzinfo is None:",
+                f"                {target} = _combine({target}, {target}.time(), _CST)",
+                "            if len(_TIMES) >= _TIMES_KEPT:",
+                "                _TIMES.clear()",
+                f"            _TIMES[{v}] = {target}",
                 "else:",
                 f"    {target} = {h}({v}, {t})",
             ]

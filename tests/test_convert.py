@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
@@ -383,8 +383,13 @@ def reference_datetime(value: Any) -> datetime | None:
 
 FAST_PATH = FastPath(make_converter())
 
+
+def _offset(minutes: int) -> timezone:
+    return timezone(timedelta(minutes=minutes))
+
+
 # Characters a time of the gateway's shape is made of, and some it is not.
-_TIME_CHARS = "0123456789-: T+Z\u0663\uff12"
+_TIME_CHARS = "0123456789-: T+Z.W\t\u3000\u0663\uff12"
 
 
 class TestTimes:
@@ -405,15 +410,21 @@ class TestTimes:
             "2020-12-08 16:48+08",
             "2020-12-08 16:48:26+08:00",
             "20201208 16:48:26",
+            "2020-12-08\t16:48:26",
+            "2020-12-08\u300016:48:26",  # any one character between date and time
+            "2020-12-08 16:48:26.5",
+            "2020-W50-2 16:48:26",
+            "2020-12-08 23:59:60",
+            "2020-12-08 16:48:26Z",
         ],
     )
     def test_as_the_rule_reads_them(self, text: str) -> None:
         _TIMES.clear()
         self._same(text)
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
     @given(
-        text=st.text(alphabet=_TIME_CHARS, min_size=17, max_size=21)
+        text=st.text(alphabet=_TIME_CHARS, min_size=8, max_size=27)
         | st.builds(
             "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}".format,
             *(st.integers(0, bound) for bound in (9999, 13, 32, 25, 61, 61)),
@@ -421,6 +432,22 @@ class TestTimes:
     )
     def test_any_text_of_about_that_shape(self, text: str) -> None:
         self._same(text)
+
+    @settings(max_examples=500, deadline=None)
+    @given(
+        when=st.datetimes(
+            timezones=st.none()
+            | st.builds(
+                lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-1439, 1439)
+            )
+        ),
+        sep=st.sampled_from([" ", "T", "\t", "\u3000"]),
+        timespec=st.sampled_from(["seconds", "milliseconds", "microseconds", "minutes"]),
+    )
+    def test_any_iso_time(self, when: datetime, sep: str, timespec: str) -> None:
+        """Every text isoformat() writes, naive or with an offset, where strptime()
+        reads some of them and fromisoformat() all."""
+        self._same(when.isoformat(sep=sep, timespec=timespec))
 
     @staticmethod
     def _same(text: str) -> None:
