@@ -206,8 +206,8 @@ class FastPath:
         h = self._bind(namespace, hook, "_h")
         t = self._bind(namespace, type_, "_t")
         if hook is _to_optional_datetime:
-            # The hook's first two branches, verbatim: a time already read, then the
-            # gateway's own shape; anything else, and any refusal, the hook decides.
+            # The hook's first two branches, verbatim: a time already read, then what
+            # fromisoformat() reads; anything else, and any refusal, the hook decides.
             namespace.update(
                 _TIMES=_TIMES,
                 _TIMES_KEPT=_TIMES_KEPT,
@@ -262,10 +262,12 @@ class FastPath:
         cls = item_rule.type
         fields = {field.name: field for field in attrs.fields(cls)}
         keys = [wire for _, wire in item_rule.inner if isinstance(wire, str)]
+        if len(keys) < 2:
+            return None  # no whole-record read to build the loop on
         for name, wire in item_rule.inner:
             if wire is None:
                 continue
-            if isinstance(wire, tuple) or len(keys) < 2:
+            if isinstance(wire, tuple):
                 return None
             kind = getattr(_RULES.get(_hook(self._converter, fields[name].type)), "kind", None)
             if kind not in (None, "enum"):
