@@ -397,6 +397,11 @@ class FastPath:
         return lines
 
 
+# One building class per model, made on first use (the sparse and the whole-record
+# functions, and every FastPath, share it): each shows in cls.__subclasses__().
+_BUILDING: dict[type, type | None] = {}
+
+
 def _building_class(cls: type) -> type | None:
     """A subclass of *cls* whose instances take fields by plain attribute stores.
 
@@ -411,6 +416,12 @@ def _building_class(cls: type) -> type | None:
     store cannot spell, or an interpreter that refuses the ``__class__`` assignment),
     checked once, on a probe.
     """
+    if cls not in _BUILDING:
+        _BUILDING[cls] = _make_building_class(cls)
+    return _BUILDING[cls]
+
+
+def _make_building_class(cls: type) -> type | None:
     names = [field.name for field in attrs.fields(cls)]
     if not all(n.isidentifier() and not keyword.iskeyword(n) and n[:2] != "__" for n in names):
         return None

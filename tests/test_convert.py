@@ -345,6 +345,14 @@ class TestFastPath:
         with pytest.raises(attrs.exceptions.FrozenInstanceError):
             del number.groups[0].name  # type: ignore[misc]
 
+    def test_one_building_class_per_model(self) -> None:
+        """Shared by the whole-record and key-by-key functions and by every FastPath."""
+        structure(SAMPLE_NUMBER_POOL, moor7.NumberPool)
+        FastPath(make_converter()).function(moor7.NumberPool)(SAMPLE_NUMBER_POOL)
+        for model in (moor7.PhoneNumber, moor7.NumberGroup, moor7.SipNumber):
+            (building,) = model.__subclasses__()
+            assert building.__name__ == f"{model.__name__}Building"
+
     def test_a_group_record_missing_a_key_in_the_inlined_list(self) -> None:
         """A number's groups are built in its own loop; a group without every key is
         read key by key, another that is not an object falls back to the converter."""
