@@ -107,6 +107,25 @@ class TestDecodingScenario:
             assert re.search(rf"{re.escape(side)} [0-9.]+ ms \([0-9.]+x\)", note), note
 
 
+class TestBreakdown:
+    def test_the_quick_breakdown_prints_its_four_parts(self) -> None:
+        """python -m bench.breakdown: the figures docs/performance.md quotes beside the
+        table (reported, never asserted)."""
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.breakdown", "--quick"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        parts = [line for line in result.stdout.splitlines() if re.match(r"\d\. ", line)]
+        assert [part[:2] for part in parts] == ["1.", "2.", "3.", "4."], result.stdout
+        for needle in ("MockTransport", "transport.send()", "collector paused", "leaner"):
+            assert needle in result.stdout, needle
+
+
 class TestEncodedGateway:
     """The gateway the HTTP scenarios time against answers as FakeGateway does."""
 
