@@ -28,10 +28,10 @@ TIMEOUT = 180
 UNLIMITED = moor7.Unlimited()
 
 
-@pytest.fixture(scope="module")
-def quick_run() -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.perf", "--quick"],
+def run_quick(module: str) -> str:
+    """``python -m MODULE --quick`` from the repository root: what it printed."""
+    result = subprocess.run(  # noqa: S603 - this interpreter, our own benchmark modules
+        [sys.executable, "-m", module, "--quick"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -40,6 +40,11 @@ def quick_run() -> str:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
+
+
+@pytest.fixture(scope="module")
+def quick_run() -> str:
+    return run_quick("bench.perf")
 
 
 def table_rows(output: str) -> list[list[str]]:
@@ -111,19 +116,11 @@ class TestBreakdown:
     def test_the_quick_breakdown_prints_its_four_parts(self) -> None:
         """python -m bench.breakdown: the figures docs/performance.md quotes beside the
         table (reported, never asserted)."""
-        result = subprocess.run(
-            [sys.executable, "-m", "bench.breakdown", "--quick"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        parts = [line for line in result.stdout.splitlines() if re.match(r"\d\. ", line)]
-        assert [part[:2] for part in parts] == ["1.", "2.", "3.", "4."], result.stdout
+        output = run_quick("bench.breakdown")
+        parts = [line for line in output.splitlines() if re.match(r"\d\. ", line)]
+        assert [part[:2] for part in parts] == ["1.", "2.", "3.", "4."], output
         for needle in ("MockTransport", "transport.send()", "collector paused", "leaner"):
-            assert needle in result.stdout, needle
+            assert needle in output, needle
 
 
 class TestEncodedGateway:
