@@ -243,9 +243,13 @@ class AiohttpTransport:
         async for chunk in response.content.iter_any():
             size += len(chunk)
             if size > limit:
-                raise self._too_large(request, response)
+                break
             chunks.append(chunk)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        else:
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        # Raised with the answer out of this frame: a crash reporter records its locals.
+        del chunks, chunk
+        raise self._too_large(request, response)
 
     def _too_large(
         self, request: OutgoingRequest, response: aiohttp.ClientResponse
