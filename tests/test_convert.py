@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
 import cattrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import moor7
 from moor7._convert import (
@@ -330,3 +333,156 @@ class TestFastPath:
                 object.__setattr__(self, "name", self.name.upper())
 
         assert FastPath(make_converter()).function(Seen)({"name": "x"}).name == "X"
+
+    def test_an_instance_is_the_model_itself_and_stays_frozen(self) -> None:
+        """Built on a subclass that takes plain stores, then made the model: nothing of
+        the building class remains on it."""
+        number = structure(SAMPLE_NUMBER_POOL, moor7.NumberPool).display_numbers[0]
+        assert type(number) is moor7.PhoneNumber
+        assert type(number.groups[0]) is moor7.NumberGroup
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            number.line = "changed"  # type: ignore[misc]
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            del number.groups[0].name  # type: ignore[misc]
+
+    def test_one_building_class_per_model(self) -> None:
+        """Shared by the whole-record and key-by-key functions and by every FastPath."""
+        structure(SAMPLE_NUMBER_POOL, moor7.NumberPool)
+        FastPath(make_converter()).function(moor7.NumberPool)(SAMPLE_NUMBER_POOL)
+        for model in (moor7.PhoneNumber, moor7.NumberGroup, moor7.SipNumber):
+            (building,) = model.__subclasses__()
+            assert building.__name__ == f"{model.__name__}Building"
+
+    def test_a_group_record_missing_a_key_in_the_inlined_list(self) -> None:
+        """A number's groups are built in its own loop; a group without every key is
+        read key by key, another that is not an object falls back to the converter."""
+        data = copy.deepcopy(SAMPLE_NUMBER_POOL)
+        data["displayNumberList"][0]["group"] = [{"_id": "g1"}, {"_id": "g2", "name": "two"}]
+        (number,) = structure(data, moor7.NumberPool).display_numbers
+        assert [(g.id, g.name) for g in number.groups] == [("g1", None), ("g2", "two")]
+        assert number.groups[0].raw is data["displayNumberList"][0]["group"][0]
+        data["displayNumberList"][0]["group"] = [{"_id": "g1"}, "not an object"]
+        with pytest.raises(Exception) as caught:  # noqa: PT011 - cattrs' own error types
+            structure(data, moor7.NumberPool)
+        assert "$.display_numbers[0].groups[1]" in describe_error(caught.value)
+
+
+def reference_datetime(value: Any) -> datetime | None:
+    """The time hook as it was before the gateway's shape got its own first branch
+    (moor7 0.1's rules): the new hook must answer exactly as this does."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}", value):
+                parsed = datetime.fromisoformat(value)
+            else:
+                parsed = datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError("expected a date-time such as '2020-12-08 16:48:26'") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=moor7.CHINA_STANDARD_TIME)
+        return parsed
+    raise TypeError(value)
+
+
+FAST_PATH = FastPath(make_converter())
+
+
+def _offset(minutes: int) -> timezone:
+    return timezone(timedelta(minutes=minutes))
+
+
+# Characters a time of the gateway's shape is made of, and some it is not.
+_TIME_CHARS = "0123456789-: T+Z.W\t\u3000\u0663\uff12"
+
+
+class TestTimes:
+    """The gateway's times, read in their own first branch, as the general rule reads them."""
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "2020-12-08 16:48:26",
+            "2020-12- 8 16:48:26",  # strptime reads a day with a space in front
+            "2020-12-08  6:48:26",
+            "\uff12\uff10\uff12\uff10-12-08 16:48:26",  # non-ASCII digits: strptime reads those
+            "2020-12-08 16:48:2\u0663",
+            "2020-02-30 16:48:26",
+            "2020-12-08 24:00:00",
+            "0000-12-08 16:48:26",
+            "2020-12-08T16:48:26",
+            "2020-12-08 16:48+08",
+            "2020-12-08 16:48:26+08:00",
+            "20201208 16:48:26",
+            "2020-12-08\t16:48:26",
+            "2020-12-08\u300016:48:26",  # any one character between date and time
+            "2020-12-08 16:48:26.5",
+            "2020-W50-2 16:48:26",
+            "2020-12-08 23:59:60",
+            "2020-12-08 16:48:26Z",
+        ],
+    )
+    def test_as_the_rule_reads_them(self, text: str) -> None:
+        _TIMES.clear()
+        self._same(text)
+
+    @settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        text=st.text(alphabet=_TIME_CHARS, min_size=8, max_size=27)
+        | st.builds(
+            "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}".format,
+            *(st.integers(0, bound) for bound in (9999, 13, 32, 25, 61, 61)),
+        )
+    )
+    def test_any_text_of_about_that_shape(self, text: str) -> None:
+        self._same(text)
+
+    @settings(max_examples=500, deadline=None)
+    @given(
+        when=st.datetimes(
+            timezones=st.none()
+            | st.builds(
+                lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-1439, 1439)
+            )
+        ),
+        sep=st.sampled_from([" ", "T", "\t", "\u3000"]),
+        timespec=st.sampled_from(["seconds", "milliseconds", "microseconds", "minutes"]),
+    )
+    def test_any_iso_time(self, when: datetime, sep: str, timespec: str) -> None:
+        """Every text isoformat() writes, naive or with an offset, where strptime()
+        reads some of them and fromisoformat() all."""
+        self._same(when.isoformat(sep=sep, timespec=timespec))
+
+    @staticmethod
+    def _same(text: str) -> None:
+        """The hook, and the fast path's copy of its first branches (in a whole record
+        and in one read key by key), answer as the reference does."""
+        try:
+            expected: Any = reference_datetime(text)
+        except ValueError as error:
+            expected = error
+        whole = dict(SAMPLE_NUMBER_POOL["displayNumberList"][0], createTime=text)
+        sparse = {"_id": "1", "number": "2", "createTime": text}
+        compiled = FAST_PATH.function(moor7.PhoneNumber)
+        readers = [
+            _to_optional_datetime,
+            lambda text: compiled(whole).create_time,
+            lambda text: compiled(sparse).create_time,
+        ]
+        for read in readers * 2:  # read, then from the times kept
+            if isinstance(expected, ValueError):
+                with pytest.raises(ValueError, match=re.escape(str(expected))):
+                    read(text)
+                continue
+            got = read(text)
+            assert got == expected
+            assert got is not None
+            assert expected is not None
+            assert got.tzinfo == expected.tzinfo
+            assert got.tzname() == expected.tzname()
+            if expected.tzinfo is moor7.CHINA_STANDARD_TIME:
+                assert got.tzinfo is moor7.CHINA_STANDARD_TIME

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import copy
 import enum
-import importlib.util
+import functools
 import json
 import math
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -503,7 +504,18 @@ EVERY_TYPE = RESULT_TYPES + [model for model in MODELS if model not in RESULT_TY
 # Values as the gateway sends them for each leaf, with the edge cases of the rules
 # ("" for none, numbers as text, unlisted enum values); any JSON at all besides.
 times = st.sampled_from(
-    ["2020-12-08 16:48:26", "2020-12-25 20:06:54", "2020-12-08T08:48:26+00:00", "2020-1-8 1:2:3"]
+    [
+        "2020-12-08 16:48:26",
+        "2020-12-25 20:06:54",
+        "2020-12-08T08:48:26+00:00",
+        "2020-1-8 1:2:3",
+        # The gateway's length and separators, read otherwise: a day with a space in
+        # front (strptime reads it), non-ASCII digits, impossible dates.
+        "2020-12- 8 16:48:26",
+        "\uff12\uff10\uff12\uff10-12-08 16:48:26",
+        "2020-02-30 16:48:26",
+        "2020-12-08 16:48+08",
+    ]
 ) | st.builds(
     "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}".format,
     st.integers(1, 9999),
@@ -697,7 +709,7 @@ class TestFastPath:
         find(answers(type_), lambda answer: not answered(answer), settings=DETERMINISTIC)
 
 
-# -- the JSON parser: orjson where installed, read as json reads ---------------------------
+# -- the JSON parser: msgspec's, read as json reads -------------------------------------
 
 
 def parsed(loads: Any, body: bytes) -> tuple[str, Any]:
@@ -731,25 +743,39 @@ def same_json(ours: Any, theirs: Any) -> bool:
     return True
 
 
-# Numbers where orjson and json part ways: beyond 64 bits, beyond a float's range.
-edge_numbers = st.sampled_from(
-    [
-        "18446744073709551615",
-        "18446744073709551616",
-        "-9223372036854775808",
-        "-9223372036854775809",
-        "1" * 40,
-        "1e400",
-        "-1e400",
-        "1e-400",
-        "-0",
-        "-0.0",
-        "0.1234567890123456789012",
-        "NaN",
-        "Infinity",
-        "-Infinity",
-    ]
-) | st.integers().map(str)
+# Numbers where parsers part ways: beyond 64 bits, beyond a float's range, past Python's
+# limit of 4,300 digits for an int, more digits than a double holds.
+edge_numbers = (
+    st.sampled_from(
+        [
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "1" * 40,
+            "1" * 4300,
+            "1" * 4301,
+            "1" * 400 + ".5",
+            "1e400",
+            "-1e400",
+            "1e-400",
+            "-0",
+            "-0.0",
+            "0.1234567890123456789012",
+            "2.2250738585072011e-308",
+            "4.9406564584124654e-324",
+            "1.7976931348623157e308",
+            "1.7976931348623159e308",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+        ]
+    )
+    | st.integers().map(str)
+    | st.floats(allow_nan=False, allow_infinity=False).map(repr)
+    # Decimal strings of any length: each parser rounds them to a double its own way.
+    | st.from_regex(r"-?(0|[1-9][0-9]{0,30})(\.[0-9]{1,40})?([eE][-+]?[0-9]{1,3})?", fullmatch=True)
+)
 
 
 @st.composite
@@ -764,13 +790,10 @@ def bodies_with_edges(draw: st.DrawFn) -> bytes:
     return text.encode(draw(st.sampled_from(["utf-8", "utf-16", "utf-32"])), "surrogatepass")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("orjson") is None, reason="orjson (moor7[speedups]) not installed"
-)
 class TestJsonParser:
     """moor7's parser gives json.loads' value, or json's error, for any body."""
 
-    @settings(DETERMINISTIC, max_examples=400)
+    @settings(DETERMINISTIC, max_examples=600)
     @given(body=st.binary(max_size=200) | encoded(json_values) | bodies_with_edges())
     @example(body=b'{"a": 18446744073709551616}')
     @example(body=b"[-9223372036854775809]")
@@ -787,8 +810,30 @@ class TestJsonParser:
         else:
             assert ours[1] is theirs[1]
 
-    def test_orjson_is_the_one_used(self) -> None:
-        """With the extra installed, a plain answer is parsed by orjson."""
-        moor7._json.loads(b"{}")  # the first call looks orjson up
-        assert moor7._json._fast_loads is not None
-        assert moor7._json._fast_loads.__module__ == "orjson"
+    @pytest.mark.parametrize("shape", ["[{}]", '{{"a": {}}}'])
+    def test_nesting_at_the_recursion_limit(self, shape: str) -> None:
+        """Around the depth where json runs out of stack, both read or both refuse,
+        called from the same depth of the stack."""
+        limit = sys.getrecursionlimit()
+        for depth in range(limit - 40, limit + 5):
+            body = functools.reduce(lambda inner, _: shape.format(inner), range(depth), "1")
+            ours = parsed(moor7._json.loads, body.encode())
+            theirs = parsed(json.loads, body.encode())
+            assert ours[0] == theirs[0], depth
+            if ours[0] == "error":
+                assert ours[1] is theirs[1]
+
+    def test_msgspec_is_the_one_used(self) -> None:
+        """msgspec is a dependency on CPython: a plain answer is parsed by it."""
+        assert moor7._json.parser() == "msgspec"
+        assert type(getattr(moor7._json._fast_loads, "__self__", None)).__module__ == "msgspec.json"
+
+    def test_without_msgspec_json_parses(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """On an interpreter msgspec does not support, every body goes to json."""
+        monkeypatch.setitem(sys.modules, "msgspec", None)  # import msgspec fails
+        monkeypatch.setattr(moor7._json, "_looked_up", False)
+        monkeypatch.setattr(moor7._json, "_fast_loads", None)
+        assert moor7._json.parser() == "json"
+        assert moor7._json.loads(b'{"a": [1, 2.5, "x"]}') == {"a": [1, 2.5, "x"]}
+        with pytest.raises(json.JSONDecodeError):
+            moor7._json.loads(b"{")

@@ -9,6 +9,7 @@ entry point of the installed package. The outcome counts of that run are asserte
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import re
 import subprocess
@@ -357,3 +358,61 @@ class TestWithoutAnAsyncRunner:
         assert counts == {"passed": 4, "error": 1, "exit": 1}, output
         # pytest's own message; moor7 adds nothing to it.
         assert "requested an async fixture 'moor7_async_client'" in output
+
+
+# A project that has moor7 installed and never uses its fixtures: the last test writes
+# down every module the run imported.
+UNRELATED_TESTS = """\
+import json
+import sys
+
+
+def test_arithmetic():
+    assert 1 + 1 == 2
+
+
+def test_zz_modules():
+    with open("modules.json", "w") as out:
+        json.dump(sorted(sys.modules), out)
+"""
+
+# The same, and a test that asks for a fixture after the modules are written down.
+USES_A_FIXTURE_LAST = """\
+def test_zzz_the_client(moor7_client):
+    assert len(moor7_client.get_number_pool().display_numbers) == 1
+"""
+
+
+class TestCostsNothingUnused:
+    """pytest imports the plugin in every run wherever moor7 is installed: a run that
+    uses none of its fixtures must not import aiohttp or moor7's client."""
+
+    def _modules(self, root: Path, *options: str) -> set[str]:
+        counts, output = _run_pytest(root, "-m", "pytest", "-p", "no:cacheprovider", *options)
+        assert counts["exit"] == 0, output
+        return set(json.loads((root / "modules.json").read_text(encoding="utf-8")))
+
+    def test_a_run_without_its_fixtures_imports_only_the_plugin(self, tmp_path: Path) -> None:
+        _write(tmp_path, {"pytest.ini": STRICT_INI, "test_plain.py": UNRELATED_TESTS})
+        with_plugin = self._modules(tmp_path)
+        without = self._modules(tmp_path, "-p", "no:moor7")
+        assert "moor7.pytest_plugin" in with_plugin  # loaded, by its entry point
+        assert with_plugin - without == {"moor7", "moor7.pytest_plugin"}
+        assert not {name for name in with_plugin if name.partition(".")[0] == "aiohttp"}
+
+    def test_a_fixture_loads_the_client_when_it_is_asked_for(self, tmp_path: Path) -> None:
+        _write(
+            tmp_path,
+            {
+                "pytest.ini": STRICT_INI,
+                "test_plain.py": UNRELATED_TESTS,
+                "test_zzz_fixture.py": USES_A_FIXTURE_LAST,
+            },
+        )
+        counts, output = _run_pytest(tmp_path, "-m", "pytest", "-p", "no:cacheprovider")
+        assert counts == {"passed": 3, "exit": 0}, output
+        modules = set(json.loads((tmp_path / "modules.json").read_text(encoding="utf-8")))
+        # Written down before the fixture ran: nothing of the client yet; the fixture,
+        # asked for afterwards, loaded it and worked.
+        assert "moor7._client" not in modules
+        assert "aiohttp" not in modules
