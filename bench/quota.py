@@ -62,7 +62,7 @@ from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway
 
 # The deployments the tests run (a proxy that moves to a promoted replica, ...).
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from tests.redis_servers import Proxy, replica_of, silent_server
+from tests.redis_servers import Proxy, clock_and_count, replica_of, silent_server
 
 GROUPS = "/openapi/v1/call/query/group"
 
@@ -348,21 +348,17 @@ async def slot_after_a_killed_worker(args: argparse.Namespace) -> dict[str, Any]
     with RedisProcess() as server, silent_server() as port:
         silent = f"http://127.0.0.1:{port}"
         admin = redis.Redis(port=server.port)
-        # Redis's clock and the calls in flight, read together: the grants happened
-        # after the last look that saw none.
-        look = admin.register_script(
-            "local t = redis.call('TIME') "
-            "return {t[1] * 1000000 + t[2], redis.call('ZCARD', KEYS[1])}"
-        )
+        # The grants happened after the last look that saw none in flight (Redis's clock).
+        look = clock_and_count(admin, flight)
         worker = subprocess.Popen(  # noqa: S603, ASYNC220 - our own interpreter and script
             [sys.executable, "-c", KILLED, server.url, key_prefix, silent, *settings]
         )
         before = 0.0
         try:
             while True:
-                now_us, in_flight = look(keys=[flight])
+                now, in_flight = look()
                 if in_flight == 0:
-                    before = now_us / 1e6
+                    before = now
                 if in_flight >= args.max_calls:
                     break
                 if worker.poll() is not None:

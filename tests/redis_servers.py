@@ -15,8 +15,9 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from moor7._redis_server import RedisProcess, _free_port
 
@@ -250,6 +251,20 @@ def silent_server() -> Iterator[int]:
         for conn in accepted:
             conn.close()
         listener.close()
+
+
+def clock_and_count(admin: Any, key: str) -> Callable[[], tuple[float, int]]:
+    """A look at Redis's clock (seconds) and the size of the sorted set *key*, read
+    together in one script: when calls were granted, by the clock that granted them."""
+    look = admin.register_script(
+        "local t = redis.call('TIME') return {t[1] * 1000000 + t[2], redis.call('ZCARD', KEYS[1])}"
+    )
+
+    def read() -> tuple[float, int]:
+        now_us, count = look(keys=[key])
+        return now_us / 1e6, int(count)
+
+    return read
 
 
 def _alive(port: int) -> bool:

@@ -28,7 +28,14 @@ import redis as sync_redis
 import moor7
 from moor7._redis_server import RedisProcess
 from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway
-from tests.redis_servers import Proxy, app_url, app_user, replica_of, silent_server
+from tests.redis_servers import (
+    Proxy,
+    app_url,
+    app_user,
+    clock_and_count,
+    replica_of,
+    silent_server,
+)
 
 MAX_CALLS, PERIOD = 20, 3.0
 GROUPS = "/openapi/v1/call/query/group"
@@ -199,12 +206,9 @@ class TestADeadProcessHoldsItsSlotsNoLonger:
         key_prefix = prefix()
         admin = sync_redis.Redis(port=server.port)
         flight = f"{key_prefix}{{{DEMO_APPKEY}}}:flight"
-        # Redis's clock and the calls in flight, read together: the grants happened after
-        # the last look that saw none, and before the first that saw one.
-        look = admin.register_script(
-            "local t = redis.call('TIME') "
-            "return {t[1] * 1000000 + t[2], redis.call('ZCARD', KEYS[1])}"
-        )
+        # The grants happened after the last look that saw none in flight, and before the
+        # first that saw one, by Redis's clock.
+        look = clock_and_count(admin, flight)
         with silent_server() as port:
             gateway = f"http://127.0.0.1:{port}"
             # The worker runs beside this loop, which Popen() does not block.
@@ -215,11 +219,11 @@ class TestADeadProcessHoldsItsSlotsNoLonger:
                 deadline = time.monotonic() + GUARD
                 before = first = 0.0
                 while True:
-                    now_us, in_flight = look(keys=[flight])
+                    now, in_flight = look()
                     if in_flight == 0:
-                        before = now_us / 1e6
+                        before = now
                     elif not first:
-                        first = now_us / 1e6
+                        first = now
                     if in_flight >= MAX_CALLS:
                         break
                     assert worker.poll() is None
