@@ -29,7 +29,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Container, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from typing import Final, Literal, Protocol, runtime_checkable
@@ -271,13 +271,28 @@ class Unlimited:
     def __repr__(self) -> str:
         return "Unlimited()"
 
-    @contextlib.asynccontextmanager
-    async def acquire(self, account: str) -> AsyncIterator[None]:
+    def acquire(self, account: str) -> AbstractAsyncContextManager[None]:
         """Grant at once."""
-        yield
+        return _GRANTED
 
     async def pause(self, account: str, seconds: float | None = None) -> None:
         """Do nothing: the client's retry backoff is the only wait."""
+
+
+class _Granted:
+    """A slot granted at once, with nothing to release: one object for every call (a
+    generator-based context manager would cost more than the rest of the step)."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+_GRANTED: Final = _Granted()
 
 
 class _Waiter:
@@ -388,6 +403,37 @@ class _Window:
     def wake_head(self, blocked: Container[asyncio.AbstractEventLoop]) -> None:
         while (head := self.head(blocked)) is not None and not head.wake():
             self.waiters.remove(head)
+
+
+class _LocalSlot:
+    """One call's slot of a :class:`LocalLimiter`, as ``async with`` enters and leaves
+    it."""
+
+    __slots__ = ("_account", "_deadline", "_interactive", "_limiter", "_loop")
+
+    def __init__(
+        self, limiter: LocalLimiter, account: str, interactive: bool, deadline: float | None
+    ) -> None:
+        self._limiter = limiter
+        self._account = account
+        self._interactive = interactive
+        self._deadline = deadline
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def __aenter__(self) -> None:
+        limiter, account = self._limiter, self._account
+        self._loop = loop = asyncio.get_running_loop()
+        # A blocking Client call served from a loop it keeps from running takes the
+        # long way, which knows what to do about that loop (loop_blocked()).
+        if _serving_blocked.get() is None and limiter._grant_now(account, loop, self._interactive):
+            return
+        waited = await limiter._wait_for_slot(account, loop, self._deadline, self._interactive)
+        if waited > 0.001:
+            log.debug("quota: waited %.3fs for a slot of account %s", waited, account)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._loop is not None
+        self._limiter._release(self._account, self._loop)
 
 
 _ALL_LOCAL_LIMITERS: weakref.WeakSet[LocalLimiter] = weakref.WeakSet()
@@ -573,14 +619,13 @@ class LocalLimiter:
                 for window in self._windows.values():
                     window.wake_head(self._blocked)
 
-    @contextlib.asynccontextmanager
-    async def acquire(
+    def acquire(
         self,
         account: str,
         *,
         priority: Priority | Literal["interactive", "batch"] = Priority.INTERACTIVE,
         deadline: float | None = None,
-    ) -> AsyncIterator[None]:
+    ) -> AbstractAsyncContextManager[None]:
         """Wait for a slot of *account*'s quota; hold it while the call runs.
 
         Args:
@@ -592,15 +637,24 @@ class LocalLimiter:
         Raises:
             DeadlineExceeded: The slot frees after *deadline* (raised at once).
         """
-        interactive = is_interactive(priority)
-        loop = asyncio.get_running_loop()
-        waited = await self._wait_for_slot(account, loop, deadline, interactive)
-        if waited > 0.001:
-            log.debug("quota: waited %.3fs for a slot of account %s", waited, account)
-        try:
-            yield
-        finally:
-            self._release(account, loop)
+        return _LocalSlot(self, account, is_interactive(priority), deadline)
+
+    def _grant_now(self, account: str, loop: asyncio.AbstractEventLoop, interactive: bool) -> bool:
+        """Take a slot if one is free for a newcomer now, without waiting (the usual
+        case): no coroutine, no queue."""
+        with self._lock:
+            window = self._windows.get(account)
+            if window is None:
+                window = self._windows[account] = _Window()
+            elif window.waiters and (not interactive or window.ahead_of(interactive=True)):
+                return False  # others are ahead of it
+            now = self._clock()
+            window.prune(now - self.period)
+            used = len(window.finished) + window.in_flight_count
+            if used >= self._limit(interactive) or now < window.paused_until:
+                return False
+            window.in_flight[loop] = window.in_flight.get(loop, 0) + 1
+            return True
 
     @contextlib.contextmanager
     def _count_granted_elsewhere(self, account: str) -> Iterator[None]:
