@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -730,6 +732,35 @@ class TestSyncClient:
             assert len(answers) == 1
             client.close()
             assert len(answers) == 0
+
+
+class TestFork:
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork() is POSIX-only")
+    def test_a_child_keeps_nothing_of_the_parent_s_answers(self) -> None:
+        """A worker forked after the app made its calls: it asks the gateway itself, and
+        the parent's answers (SIP passwords) are no longer held in it."""
+        with FakeGateway() as gateway:
+            client = moor7.Client(DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url, max_age=60)
+            client.get_number_pool()
+            inherited = client._async_client
+            assert len(inherited._answers) == 1
+            with warnings.catch_warnings():
+                # Python 3.12+ warns that forking a threaded process may deadlock.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child answers with its exit status
+                status = 1
+                try:
+                    kept_in_child = len(inherited._answers)
+                    pool = client.get_number_pool()
+                    status = 0 if (kept_in_child, pool.from_cache) == (0, False) else 3
+                finally:
+                    os._exit(status)
+            _, wait_status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(wait_status) == 0
+            assert client.get_number_pool().from_cache  # the parent's are the parent's
+            client.close()
+        assert queries(gateway) == [200, 200]
 
 
 class TestAnswerCache:
