@@ -363,12 +363,13 @@ class TestCancellation:
 
     async def test_close_mid_request_ends_every_caller_alike(self, gateway: FakeGateway) -> None:
         """The transport closes under the call in flight: its outcome is every caller's."""
-        gateway.fail_next(Fault.SLOW, delay=0.3)
+        gateway.fail_next(Fault.SLOW, delay=1)
+        limiter = moor7.LocalLimiter(max_calls=5, period=5.0)
         client = moor7.AsyncClient(
-            DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url, limiter=moor7.Unlimited()
+            DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url, limiter=limiter
         )
         tasks = [asyncio.create_task(client.get_number_pool()) for _ in range(3)]
-        await asyncio.sleep(0.1)
+        await until(lambda: limiter.usage(DEMO_APPKEY).in_flight == 1)
         await client.aclose()
         errors = await asyncio.gather(*tasks, return_exceptions=True)
         assert all(isinstance(error, moor7.ClientClosedError) for error in errors), errors
@@ -422,9 +423,10 @@ class TestAfterAnAction:
         self, gateway: FakeGateway
     ) -> None:
         gateway.fail_next(Fault.SLOW, delay=0.4, path=NUMBERS)
-        async with make_client(gateway) as client:
+        limiter = moor7.LocalLimiter(max_calls=5, period=5.0)
+        async with make_client(gateway, limiter) as client:
             before = asyncio.create_task(client.get_number_pool())
-            await asyncio.sleep(0.1)  # sent, in flight
+            await until(lambda: limiter.usage(DEMO_APPKEY).in_flight == 1)  # sent
             await client.agent_online("2000", login_type="PSTN")
             after = await client.get_number_pool()
             await before
