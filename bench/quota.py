@@ -527,8 +527,11 @@ def most_in_a_period(times: list[float], period: float) -> int:
     return most
 
 
-async def identical_calls_at_once(args: argparse.Namespace, count: int = 50) -> dict[str, Any]:
-    """*count* concurrent identical get_number_pool() calls through one client."""
+@contextlib.asynccontextmanager
+async def one_client(
+    args: argparse.Namespace,
+) -> AsyncIterator[tuple[FakeGateway, moor7.AsyncClient, TimedLimiter]]:
+    """The strict gateway, and one client of the account with a timed LocalLimiter."""
     limiter = TimedLimiter(args.max_calls, args.period)
     async with (
         FakeGateway(quota=args.max_calls, quota_period=args.period) as gateway,
@@ -536,6 +539,12 @@ async def identical_calls_at_once(args: argparse.Namespace, count: int = 50) -> 
             DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url, limiter=limiter, max_retries=0
         ) as client,
     ):
+        yield gateway, client, limiter
+
+
+async def identical_calls_at_once(args: argparse.Namespace, count: int = 50) -> dict[str, Any]:
+    """*count* concurrent identical get_number_pool() calls through one client."""
+    async with one_client(args) as (gateway, client, limiter):
         results = await asyncio.gather(
             *(client.get_number_pool() for _ in range(count)), return_exceptions=True
         )
@@ -548,13 +557,7 @@ async def page_views(args: argparse.Namespace, per_minute: int = 100) -> dict[st
     minutes, each view calling get_number_pool(max_age=30 s of a minute)."""
     max_age = args.period * 30 / 60
     views = per_minute * args.periods
-    limiter = TimedLimiter(args.max_calls, args.period)
-    async with (
-        FakeGateway(quota=args.max_calls, quota_period=args.period) as gateway,
-        moor7.AsyncClient(
-            DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url, limiter=limiter, max_retries=0
-        ) as client,
-    ):
+    async with one_client(args) as (gateway, client, limiter):
         started = time.monotonic()
         results: list[object] = []
         for view in range(views):
