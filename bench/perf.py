@@ -568,7 +568,12 @@ async def concurrency(gateway: GatewayProcess, plan: Plan) -> Row:
     signer = bench_signer(DEMO_APPKEY, DEMO_SECRET_KEY)
     # Each side uses its own session with aiohttp's defaults (100 connections at most),
     # the one AsyncClient makes for itself.
-    async with aiohttp.ClientSession() as session, moor7_client(gateway.url) as client:
+    # share_answers=False: identical calls in flight would otherwise be sent once, and
+    # this row measures the calls themselves.
+    async with (
+        aiohttp.ClientSession() as session,
+        moor7_client(gateway.url, share_answers=False) as client,
+    ):
         raw = RawCaller(session, gateway.url, signer)
 
         async def ours() -> None:
@@ -612,7 +617,7 @@ async def memory_per_client(gateway: GatewayProcess, plan: Plan) -> tuple[Row, s
     async with aiohttp.ClientSession() as session:
         # Warm what is shared, so that it is not counted: the session's connection pool
         # (as large as the calls below make it), moor7's converter and lazy imports.
-        warm = moor7_client(gateway.url, session=session)
+        warm = moor7_client(gateway.url, session=session, share_answers=False)
         await asyncio.gather(*(warm.get_number_pool() for _ in range(count)))
         await warm.aclose()
 
@@ -678,7 +683,8 @@ async def many_accounts(gateway: GatewayProcess, plan: Plan) -> tuple[Row, str]:
     async with aiohttp.ClientSession() as session:
         groups = {
             count: [
-                moor7_client(gateway.url, appkey, secret, session=session)
+                # Every call sent (identical ones in flight would share one).
+                moor7_client(gateway.url, appkey, secret, session=session, share_answers=False)
                 for appkey, secret in accounts[:count]
             ]
             for count in plan.account_counts

@@ -35,10 +35,22 @@ bound the limiter promises, and how many over-quota answers that cost:
   and one attempt's bound from the server's start (which Redis reports in whole
   seconds: a second more at most).
 
+**Shared answers** (``--only answers``): identical queries through one client, with a
+``LocalLimiter``, a "minute" being one ``--period``:
+
+- 50 concurrent identical ``get_number_pool()`` calls (the promise: 1 reaches the
+  gateway);
+- a page that shows the pool viewed 100 times a minute for ``--periods`` minutes, each
+  view ``get_number_pool(max_age=30 s of a minute)`` (the promise: at most 2 calls in
+  any minute reach the gateway, and no caller waits for a slot);
+- what sharing costs a query with nothing to share, in-process (a ``MockTransport``):
+  µs a call against ``share_answers=False``, each side in turn.
+
 Usage::
 
     python bench/quota.py                 # starts throwaway redis-servers if on PATH
     python bench/quota.py --redis-url redis://127.0.0.1:6379/0 --periods 6
+    python bench/quota.py --only answers  # shared answers only: no Redis
 """
 
 from __future__ import annotations
@@ -47,18 +59,26 @@ import argparse
 import asyncio
 import contextlib
 import json
+import statistics
 import subprocess
 import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import moor7
+from moor7._limits import acquire_options
 from moor7._redis_server import RedisProcess
-from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway
+from moor7.testing import (
+    DEMO_APPKEY,
+    DEMO_SECRET_KEY,
+    SAMPLE_NUMBER_POOL,
+    FakeGateway,
+    MockTransport,
+)
 
 # The deployments the tests run (a proxy that moves to a promoted replica, ...).
 sys.path.insert(0, str(Path(__file__).parent.parent))
@@ -106,6 +126,7 @@ async def one_process(
                 base_url=gateway.url,
                 limiter=limiter,
                 max_retries=0,
+                share_answers=False,  # every call reaches the gateway: the limiter's load
             ) as client:
                 started = time.monotonic()
                 await saturate(client, max_calls)
@@ -158,6 +179,7 @@ WORKER = textwrap.dedent(
             async with moor7.AsyncClient(
                 "2000103", "HWHp9xFVlbboxIU2S6DHA7sf9sGzt3",
                 base_url=base_url, limiter=limiter, max_retries=retries, timeout=timeout,
+                share_answers=False,  # every call reaches the gateway: the limiter's load
             ) as client:
                 await asyncio.gather(*(call(client) for _ in range(calls)), return_exceptions=True)
         finally:
@@ -328,6 +350,7 @@ KILLED = textwrap.dedent(
         async with moor7.AsyncClient(
             "2000103", "HWHp9xFVlbboxIU2S6DHA7sf9sGzt3",
             base_url=base_url, limiter=quota, timeout=timeout, max_retries=0,
+            share_answers=False,  # every call reaches the gateway: the limiter's load
         ) as client:
             await asyncio.gather(
                 *(client.request("/openapi/v1/call/query/group") for _ in range(max_calls)),
@@ -459,7 +482,184 @@ def available_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-SCENARIOS = ("kept", "restarts", "available")
+# -- shared answers (the "answers" group) ---------------------------------------------
+#
+# Identical queries through one client, against the same strict gateway: how many of
+# them reach it, and whether any waits for a slot. A "minute" is one --period.
+
+NUMBERS = "/openapi/v1/call/query/number"
+
+
+class TimedLimiter:
+    """A LocalLimiter that also counts its grants and the longest wait for one."""
+
+    def __init__(self, max_calls: int, period: float) -> None:
+        self.inner = moor7.LocalLimiter(max_calls, period)
+        self.takes = acquire_options(self.inner)
+        self.grants: list[float] = []
+        self.longest_wait = 0.0
+
+    @contextlib.asynccontextmanager
+    async def acquire(self, account: str, **options: Any) -> AsyncIterator[None]:
+        started = time.monotonic()
+        taken = {name: value for name, value in options.items() if name in self.takes}
+        async with self.inner.acquire(account, **taken):
+            self.longest_wait = max(self.longest_wait, time.monotonic() - started)
+            self.grants.append(time.monotonic())
+            yield
+
+    async def pause(self, account: str, seconds: float | None = None) -> None:
+        await self.inner.pause(account, seconds)
+
+
+def most_in_a_period(times: list[float], period: float) -> int:
+    """The most of *times* in any rolling *period*."""
+    times = sorted(times)
+    most, first = 0, 0
+    for last, at in enumerate(times):
+        while times[first] <= at - period:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+@contextlib.asynccontextmanager
+async def one_client(
+    args: argparse.Namespace,
+) -> AsyncIterator[tuple[FakeGateway, moor7.AsyncClient, TimedLimiter]]:
+    """The strict gateway, and one client of the account with a timed LocalLimiter."""
+    limiter = TimedLimiter(args.max_calls, args.period)
+    async with (
+        FakeGateway(quota=args.max_calls, quota_period=args.period) as gateway,
+        moor7.AsyncClient(
+            DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url, limiter=limiter, max_retries=0
+        ) as client,
+    ):
+        yield gateway, client, limiter
+
+
+async def identical_calls_at_once(args: argparse.Namespace, count: int = 50) -> dict[str, Any]:
+    """*count* concurrent identical get_number_pool() calls through one client."""
+    async with one_client(args) as (gateway, client, limiter):
+        results = await asyncio.gather(
+            *(client.get_number_pool() for _ in range(count)), return_exceptions=True
+        )
+        scenario = f"{count} concurrent identical get_number_pool() calls"
+        return answers_row(scenario, results, gateway, limiter, args.period)
+
+
+async def page_views(args: argparse.Namespace, per_minute: int = 100) -> dict[str, Any]:
+    """A page that shows the pool, viewed *per_minute* times a minute for --periods
+    minutes, each view calling get_number_pool(max_age=30 s of a minute)."""
+    max_age = args.period * 30 / 60
+    views = per_minute * args.periods
+    async with one_client(args) as (gateway, client, limiter):
+        started = time.monotonic()
+        results: list[object] = []
+        for view in range(views):
+            # Each view at its time, as visitors come: a slow one does not push the others.
+            due = started + view * args.period / per_minute
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            try:
+                results.append(await client.get_number_pool(max_age=max_age))
+            except moor7.Moor7Error as error:
+                results.append(error)
+        scenario = (
+            f"a page viewed {per_minute} times a minute for {args.periods} minutes, "
+            "get_number_pool(max_age=30 s)"
+        )
+        return answers_row(scenario, results, gateway, limiter, args.period)
+
+
+def answers_row(
+    scenario: str,
+    results: Sequence[object],
+    gateway: FakeGateway,
+    limiter: TimedLimiter,
+    period: float,
+) -> dict[str, Any]:
+    pools = [result for result in results if isinstance(result, moor7.NumberPool)]
+    return {
+        "scenario": scenario,
+        "asked": len(results),
+        "answered": len(pools),
+        "kept_served": sum(pool.from_cache for pool in pools),
+        "reached": len(gateway.calls),
+        "most_per_period": most_in_a_period([c.received_at for c in gateway.calls], period),
+        "longest_wait_s": limiter.longest_wait,
+        "rejected": rejected(gateway),
+    }
+
+
+async def lone_call_cost(rounds: int = 7, calls: int = 2000) -> dict[str, Any]:
+    """What sharing costs a query with nothing to share: µs a call, in-process (the
+    pipeline alone: signing, the envelope, the models), against share_answers=False."""
+    body = json.dumps(
+        {"success": True, "code": "200", "data": SAMPLE_NUMBER_POOL, "requestInfo": {}}
+    ).encode()
+
+    def answer(request: Any, headers: Any) -> moor7.HttpResponse:
+        return moor7.HttpResponse(200, body=body)
+
+    async def per_call(client: moor7.AsyncClient, **options: Any) -> float:
+        started = time.perf_counter()
+        for _ in range(calls):
+            await client.get_number_pool(**options)
+        return (time.perf_counter() - started) / calls * 1e6
+
+    times: dict[str, list[float]] = {"shared": [], "unshared": [], "kept": []}
+    async with (
+        moor7.AsyncClient(
+            DEMO_APPKEY, DEMO_SECRET_KEY, transport=MockTransport(answer), limiter=moor7.Unlimited()
+        ) as shared,
+        moor7.AsyncClient(
+            DEMO_APPKEY,
+            DEMO_SECRET_KEY,
+            transport=MockTransport(answer),
+            limiter=moor7.Unlimited(),
+            share_answers=False,
+        ) as unshared,
+    ):
+        for _ in range(2):  # warm-up: the converter, the fast path
+            await per_call(shared)
+            await per_call(unshared)
+        for round_ in range(rounds):  # each side in turn first
+            pair = [("shared", shared), ("unshared", unshared)]
+            for name, client in pair if round_ % 2 == 0 else pair[::-1]:
+                times[name].append(await per_call(client))
+            times["kept"].append(await per_call(shared, max_age=60))
+    median = {name: statistics.median(values) for name, values in times.items()}
+    return {
+        "shared_us": median["shared"],
+        "unshared_us": median["unshared"],
+        "kept_us": median["kept"],
+        "ratio": median["shared"] / median["unshared"],
+    }
+
+
+def answers_table(rows: list[dict[str, Any]], cost: dict[str, Any] | None) -> str:
+    lines = [
+        "| scenario | asked | answered | served kept | reached the gateway | most in a "
+        "minute | longest wait for a slot | over-quota answers |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['scenario']} | {row['asked']} | {row['answered']} | {row['kept_served']} "
+            f"| {row['reached']} | {row['most_per_period']} | "
+            f"{row['longest_wait_s'] * 1000:.1f} ms | {row['rejected']} |"
+        )
+    if cost is not None:
+        lines += [
+            "",
+            f"A query with nothing to share, in-process: {cost['shared_us']:.1f} µs a call; "
+            f"{cost['unshared_us']:.1f} µs with share_answers=False (ratio "
+            f"{cost['ratio']:.2f}); a kept answer served: {cost['kept_us']:.1f} µs.",
+        ]
+    return "\n".join(lines)
+
+
+SCENARIOS = ("kept", "restarts", "available", "answers")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -521,14 +721,30 @@ def main(argv: list[str] | None = None) -> int:
         available.append(asyncio.run(slot_after_a_killed_worker(args)))
         available.append(after_everyone_died(args, "serve"))
         available.append(after_everyone_died(args, "wait"))
+    # Shared answers: identical queries through one client (no Redis needed).
+    answers: list[dict[str, Any]] = []
+    cost: dict[str, Any] | None = None
+    if "answers" in only:
+        answers.append(asyncio.run(identical_calls_at_once(args)))
+        answers.append(asyncio.run(page_views(args)))
+        cost = asyncio.run(lone_call_cost())
     if args.json:
-        print(json.dumps({"kept": kept, "available": available}, indent=2))
+        print(
+            json.dumps(
+                {"kept": kept, "available": available, "answers": answers, "answer_cost": cost},
+                indent=2,
+            )
+        )
     else:
         if kept:
             print(kept_table(kept, args.max_calls, args.period))
         if available:
             print()
             print(available_table(available))
+        if answers:
+            if kept or available:
+                print()
+            print(answers_table(answers, cost))
     return 0
 
 

@@ -5,6 +5,8 @@ query or action, result type) and call :meth:`AsyncClient._perform`. A call flow
 this order, each step a method named after what it adds (as httpx's ``_send_handling_*``)::
 
     _perform()                      encode the body once; decode the answer   (_endpoints/)
+      _send()                       a kept answer, or one shared by identical
+                                    queries in flight                         (_answers.py)
       _send_handling_auth()         one attempt more after an auth rejection  (_retries.py)
         _send_handling_retries()    retries by the call's kind (stamina)      (_retries.py)
           _send_single_attempt()
@@ -46,6 +48,7 @@ from typing import Any, Final, Literal, TypeVar, overload
 import aiohttp
 import yarl
 
+from ._answers import AnswerCache, SharedCall, copied_error, mark_from_cache
 from ._arguments import seconds, whole_number
 from ._endpoints import (
     USE_CLIENT_DEFAULT,
@@ -55,9 +58,15 @@ from ._endpoints import (
     UseClientDefault,
     kind_for,
 )
-from ._endpoints._base import check_result_type, decode
+from ._endpoints._base import (
+    check_max_age,
+    check_priority,
+    check_result_type,
+    decode,
+    priority_for,
+)
 from ._envelope import Envelope, clock_skew_seconds, parse_response
-from ._limits import Limiter, acquire_options, default_limiter
+from ._limits import Limiter, Priority, acquire_options, default_limiter
 from ._retries import Call, after_failure, quiet_stamina, worth_one_more_attempt
 from ._signing import (
     HmacSigner,
@@ -105,6 +114,13 @@ _API_PATH: Final = re.compile(r"/(?!/)[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
 
 DEFAULT_TIMEOUT: Final = 10.0
 DEFAULT_MAX_RETRIES: Final = 3
+
+# The priorities whose shared calls a caller of each priority may wait for: its own, and
+# the higher ones (Priority lists the highest first). An interactive call never waits
+# for a batch call's answer: that call may stand behind every batch call in the queue.
+_JOINS: Final = {
+    priority: tuple(list(Priority)[: index + 1]) for index, priority in enumerate(Priority)
+}
 
 
 @functools.cache
@@ -391,6 +407,17 @@ class AsyncClient(AsyncEndpoints):
         backoff_initial: Seconds before the first retry; it doubles each retry (plus
             jitter) up to ``backoff_max``. A ``Retry-After`` from the gateway wins.
         backoff_max: The longest wait between two attempts.
+        priority: How soon this client's calls take a free slot of the quota, among the
+            calls waiting for one: ``"interactive"`` or ``"batch"``
+            (:class:`~moor7.Priority`), for every call that does not say. Default:
+            each endpoint's own (batch for paging and reports, else interactive).
+        max_age: Seconds: a query is served an identical answer this client received
+            at most that long ago, from memory, without a call of the quota (the
+            result's ``from_cache`` and ``age`` say so); a call's own ``max_age=``
+            overrides it. ``None`` (the default): every answer from the gateway.
+        share_answers: Whether a query identical to one of this client waiting for
+            its slot or in flight waits for that call's answer instead of sending its
+            own (the default). ``False``: every call is sent.
         max_response_size: The largest answer read, in bytes after decompression
             (64 MiB); a larger one raises :class:`~moor7.ResponseDecodeError`.
         proxy: The proxy for every call, e.g. ``"http://proxy:3128"``; default: the
@@ -420,6 +447,9 @@ class AsyncClient(AsyncEndpoints):
         max_retries: int | None = None,
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | None = None,
+        share_answers: bool = True,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         proxy: str | None = None,
         verify: ssl.SSLContext | bool = True,
@@ -475,6 +505,14 @@ class AsyncClient(AsyncEndpoints):
         self.max_retries: int = _default_retries(max_retries)
         self._backoff_initial = seconds("backoff_initial", backoff_initial, zero_ok=True)
         self._backoff_max = seconds("backoff_max", backoff_max, zero_ok=True)
+        self.priority: Priority | None = check_priority(priority)
+        self.max_age: float | None = (
+            None if max_age is None else seconds("max_age", max_age, zero_ok=True)
+        )
+        if not isinstance(share_answers, bool):
+            msg = f"share_answers must be True or False, got {type(share_answers).__name__}"
+            raise ConfigurationError(msg)
+        self.share_answers: bool = share_answers
         appkey, signer = resolve_credentials(appkey, secret, signer)
         self.appkey: str = appkey
         self.signer: Signer = signer
@@ -489,6 +527,14 @@ class AsyncClient(AsyncEndpoints):
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._cancelled_by_close: set[asyncio.Task[Any]] = set()
         self._base_headers = {"content-type": "application/json", "user-agent": _user_agent()}
+        # Queries on their way, by path, body and priority, for identical ones to wait
+        # for; the answers kept for max_age=; and how many actions have finished, which
+        # may have changed what a query reads (see _answers.py).
+        self._shared: dict[tuple[str, bytes, Priority], SharedCall] = {}
+        self._answers = AnswerCache()
+        if self.max_age:
+            self._answers.asked(self.max_age)
+        self._actions_done = 0
 
     def __repr__(self) -> str:
         # getattr: a half-built client (its __init__ raised) must still show itself.
@@ -531,6 +577,8 @@ class AsyncClient(AsyncEndpoints):
             if task is not current and not task.done():
                 self._cancelled_by_close.add(task)
                 task.cancel()
+        # Nothing of the answers is kept past the close (they may hold SIP passwords).
+        self._answers.clear()
         await self.transport.aclose()
 
     # -- any endpoint ----------------------------------------------------------------
@@ -546,6 +594,8 @@ class AsyncClient(AsyncEndpoints):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> R: ...
 
     @overload
@@ -559,6 +609,8 @@ class AsyncClient(AsyncEndpoints):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Any: ...
 
     async def request(
@@ -571,6 +623,8 @@ class AsyncClient(AsyncEndpoints):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> R | Any:
         """Call any V7 OpenAPI endpoint, with the same signing, quota, retries and errors.
 
@@ -581,6 +635,11 @@ class AsyncClient(AsyncEndpoints):
         numbers sent as strings and empty strings are tolerated, times are read as China
         Standard Time, unknown keys are ignored (and kept in a ``raw`` field if the
         class has one), and a ``request_id`` field gets the call's request id.
+
+        A query shares the answer of an identical one in flight, and may be served a
+        kept answer (``max_age``), as the endpoint methods' are: a
+        :class:`~moor7.ResultList` subclass or one of moor7's models then says so in
+        ``from_cache`` and ``age``; plain JSON and your own classes cannot.
 
         Example:
             ::
@@ -616,6 +675,14 @@ class AsyncClient(AsyncEndpoints):
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call, overriding the client's; ``None``
                 for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` for an action, and for a
+                query the priority moor7 declares for a path it knows (batch for the
+                agents' pages and the reports), else ``"interactive"``.
+            max_age: For a query: seconds, as the endpoint methods' ``max_age``. Default:
+                the client's ``max_age``. An action's answer is never kept: passing one
+                for an action raises :class:`~moor7.ConfigurationError`.
 
         Returns:
             The envelope's ``data``: as JSON decoded it, or read into ``result_type``.
@@ -626,20 +693,15 @@ class AsyncClient(AsyncEndpoints):
             moor7.ResponseShapeError: ``data`` does not fit ``result_type``.
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
-        if result_type is None:
-            return await self._send(
-                path, kind_for(path, kind), body, timeout, max_retries, deadline, _data
-            )
-        check_result_type(result_type)
-        wanted = result_type
+        sent_as = kind_for(path, kind)
+        default = priority_for(path, sent_as) if isinstance(path, str) else Priority.INTERACTIVE
+        read: Callable[[Envelope], Any] = _data
+        if result_type is not None:
+            check_result_type(result_type)
+            wanted = result_type
+            read = functools.partial(decode, result_type=wanted)
         return await self._send(
-            path,
-            kind_for(path, kind),
-            body,
-            timeout,
-            max_retries,
-            deadline,
-            lambda envelope: decode(envelope, wanted),
+            path, sent_as, body, timeout, max_retries, deadline, read, priority, default, max_age
         )
 
     # -- the pipeline ----------------------------------------------------------------
@@ -652,9 +714,20 @@ class AsyncClient(AsyncEndpoints):
         timeout: float | UseClientDefault | None,
         max_retries: int | None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> R:
         return await self._send(
-            endpoint.path, endpoint.kind, body, timeout, max_retries, deadline, endpoint.decode
+            endpoint.path,
+            endpoint.kind,
+            body,
+            timeout,
+            max_retries,
+            deadline,
+            endpoint.decode,
+            priority,
+            endpoint.priority,
+            max_age,
         )
 
     async def _send(
@@ -666,11 +739,17 @@ class AsyncClient(AsyncEndpoints):
         max_retries: int | None,
         deadline: float | UseClientDefault | None,
         decode: Callable[[Envelope], R],
+        priority: object = None,
+        default_priority: Priority = Priority.INTERACTIVE,
+        max_age: object = USE_CLIENT_DEFAULT,
     ) -> R:
         """Send one call through the pipeline and *decode* its envelope.
 
-        Decoding is part of the call: an answer that does not fit says how many
-        attempts it took, as every error of the pipeline does (``attempts``).
+        A query is first served from the answers kept for ``max_age``, then shares an
+        identical query in flight (see ``_answers.py``); an action is always sent, by
+        this caller's own task. Decoding is part of the call: an answer that does not
+        fit says how many attempts it took, as every error of the pipeline does
+        (``attempts``).
         """
         path = _check_path(path)
         payload = _encode_body(body)
@@ -681,6 +760,19 @@ class AsyncClient(AsyncEndpoints):
         budget = (
             self.deadline if isinstance(deadline, UseClientDefault) else _check_deadline(deadline)
         )
+        # Per call, else per client, else the endpoint's.
+        chosen = check_priority(priority) or self.priority or default_priority
+        age_limit = check_max_age(max_age)
+        if kind is CallKind.ACTION:
+            if not isinstance(age_limit, UseClientDefault) and age_limit is not None:
+                msg = (
+                    "max_age is for queries: an action's answer is never kept (to keep "
+                    "the answers of a path that only reads, pass kind='query')"
+                )
+                raise ConfigurationError(msg)
+            age_limit = None
+        elif isinstance(age_limit, UseClientDefault):
+            age_limit = self.max_age
         if self._closed:
             msg = "this client is closed; create a new one"
             raise ClientClosedError(msg)
@@ -693,13 +785,61 @@ class AsyncClient(AsyncEndpoints):
             backoff_initial=self._backoff_initial,
             backoff_max=self._backoff_max,
             account=self.appkey,
+            priority=chosen,
         )
         request = OutgoingRequest("POST", self.base_url + path, path, payload)
+        if kind is CallKind.ACTION:
+            try:
+                envelope = await self._exchange(request, call)
+            finally:
+                # Sent or not, answered or not, it may have changed what queries read:
+                # no answer from before it is served after it.
+                self._actions_done += 1
+                self._answers.clear()
+            return self._decoded(decode, envelope, call.attempts)
+        if age_limit is not None:
+            self._answers.asked(age_limit)
+            kept = self._answers.get((path, payload), age_limit)
+            if kept is not None:
+                envelope, age = kept
+                self._log_kept(path, age)
+                return self._decoded(decode, envelope, 0, age)
+        if self.share_answers:
+            envelope, attempts = await self._send_shared(request, call)
+            return self._decoded(decode, envelope, attempts)
+        epoch = self._actions_done
+        envelope = await self._exchange(request, call)
+        self._keep(request, envelope, call, epoch)
+        return self._decoded(decode, envelope, call.attempts)
+
+    def _decoded(
+        self,
+        decode: Callable[[Envelope], R],
+        envelope: Envelope,
+        attempts: int,
+        age: float | None = None,
+    ) -> R:
+        """*envelope* decoded for one caller: a result of its own, marked as kept
+        (*age*) if it was."""
+        try:
+            result = decode(envelope)
+        except Moor7Error as error:
+            if isinstance(error, _RequestError):
+                error.attempts = attempts
+            _unchain(error)
+            raise
+        if age is not None:
+            mark_from_cache(result, age)
+        return result
+
+    async def _exchange(self, request: OutgoingRequest, call: Call) -> Envelope:
+        """Send *call* (attempts, retries, the limiter) and return its envelope; run by
+        the caller's task, or by a shared call's own."""
         task = asyncio.current_task()
         if task is not None:
             self._calls.add(task)
         try:
-            return decode(await self._send_handling_auth(request, call))
+            return await self._send_handling_auth(request, call)
         except Moor7Error as error:
             if isinstance(error, _RequestError):
                 error.attempts = call.attempts
@@ -720,6 +860,171 @@ class AsyncClient(AsyncEndpoints):
                 self._calls.discard(task)
                 self._in_flight.discard(task)
                 self._cancelled_by_close.discard(task)
+
+    # -- shared answers (see _answers.py) --------------------------------------------
+
+    async def _send_shared(self, request: OutgoingRequest, call: Call) -> tuple[Envelope, int]:
+        """The envelope of *call*, a query, and how many attempts it took: from an
+        identical call on its way if there is one this caller may wait for, else from a
+        shared call of its own that identical queries can wait for."""
+        expires, retries = call.expires, call.retries
+        while True:
+            shared = self._joinable(request, call.priority, expires)
+            leader = shared is None
+            if shared is None:
+                shared = self._start_shared(request, call)
+            outcome = await self._wait_shared(shared, request, expires, leader=leader)
+            if outcome is not None:
+                return outcome, shared.call.attempts
+            # The call it waited for ended by a deadline not this caller's, or was
+            # cancelled: this caller asks again, with its own deadline.
+            if leader:  # its call was used: a fresh one, as it was made
+                call = Call(
+                    closed=call.closed,
+                    kind=call.kind,
+                    timeout=call.timeout,
+                    retries=retries,
+                    expires=expires,
+                    backoff_initial=call.backoff_initial,
+                    backoff_max=call.backoff_max,
+                    account=call.account,
+                    priority=call.priority,
+                )
+
+    def _joinable(
+        self, request: OutgoingRequest, priority: Priority, expires: float | None
+    ) -> SharedCall | None:
+        epoch = self._actions_done
+        for rank in _JOINS[priority]:
+            shared = self._shared.get((request.path, request.body, rank))
+            if shared is not None and shared.joinable(expires, epoch):
+                return shared
+        return None
+
+    def _start_shared(self, request: OutgoingRequest, call: Call) -> SharedCall:
+        shared = SharedCall(call, self._actions_done)
+        # Registered before its task exists: an eager task factory runs the task at
+        # once, and identical calls must find it.
+        self._shared[(request.path, request.body, call.priority)] = shared
+        shared.task = asyncio.get_running_loop().create_task(self._exchange_shared(request, shared))
+        return shared
+
+    async def _exchange_shared(self, request: OutgoingRequest, shared: SharedCall) -> None:
+        """The shared call's task: send it, keep its answer for ``max_age``, and wake
+        its callers. Its outcome is theirs to read (``envelope``, ``error``): the task
+        itself ends without one, so no exception of it goes unread."""
+        try:
+            shared.envelope = await self._exchange(request, shared.call)
+        except Exception as exc:  # every caller gets a copy
+            shared.error = exc
+        finally:
+            key = (request.path, request.body, shared.call.priority)
+            if self._shared.get(key) is shared:
+                del self._shared[key]
+            if shared.envelope is not None:
+                self._keep(request, shared.envelope, shared.call, shared.epoch)
+            shared.settle()
+
+    async def _wait_shared(
+        self,
+        shared: SharedCall,
+        request: OutgoingRequest,
+        expires: float | None,
+        *,
+        leader: bool,
+    ) -> Envelope | None:
+        """Wait for *shared*'s outcome, within this caller's deadline: its envelope;
+        ``None`` if this caller must send its own (the call ended by a deadline that is
+        not this caller's, or was cancelled); or this caller's own copy of its error."""
+        started = time.monotonic()
+        # Settled already: an eager task factory (Python 3.12+) ran the call to its end
+        # as it was made.
+        ended = shared.settled or await self._outcome(shared, expires, leader=leader)
+        if not ended:
+            why = "the identical call it waits for did not finish before the deadline"
+            late = DeadlineExceeded(
+                f"the call's deadline cannot be met: {why}",
+                path=request.path,
+                sent=shared.call.sent,
+            )
+            late.attempts = shared.call.attempts
+            raise late
+        failure = shared.error
+        if shared.envelope is None:
+            if failure is None:  # cancelled: by the event loop's end, or the client's close
+                if self._closed:
+                    msg = "the client was closed while the call was waiting"
+                    raise ClientClosedError(msg)
+                return None
+            if not leader and isinstance(failure, DeadlineExceeded):
+                return None  # the leader's deadline, not this caller's
+        if not leader:
+            self._log_shared(request.path, time.monotonic() - started, failure)
+        if failure is not None:
+            raise copied_error(failure)
+        return shared.envelope
+
+    @staticmethod
+    async def _outcome(shared: SharedCall, expires: float | None, *, leader: bool) -> bool:
+        """Wait until *shared* ends (``True``) or this caller's deadline comes
+        (``False``); the last caller to leave cancels it."""
+        waiter = shared.waiter()
+        timer = None
+        if not leader and expires is not None:
+            # The shared call keeps the leader's deadline itself, failing at once if it
+            # cannot be met, as an unshared call does; a later caller keeps its own.
+            timer = asyncio.get_running_loop().call_at(
+                _loop_time(expires), SharedCall.time_out, waiter
+            )
+        try:
+            return await waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if shared.leave(waiter) and not shared.settled:
+                # Nobody waits for it any more: cancelled before it was sent, it takes
+                # no slot; in flight, it ends as any cancelled call (its slot released).
+                task = shared.task
+                assert task is not None  # set by _start_shared
+                task.cancel()
+                await asyncio.wait((task,))
+
+    def _keep(self, request: OutgoingRequest, envelope: Envelope, call: Call, epoch: int) -> None:
+        """Keep a query's answer for ``max_age``, unless an action of this client
+        finished since it was sent (it may predate the change) or the client closed."""
+        if epoch == self._actions_done and not self._closed:
+            self._answers.put((request.path, request.body), envelope, call.answer_bytes)
+
+    def _log_kept(self, path: str, age: float) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s answered from the cache, %.1fs old",
+                path,
+                age,
+                extra={
+                    "moor7_event": "cache_hit",
+                    "moor7_path": path,
+                    "moor7_age": age,
+                    "moor7_account": self.appkey,
+                },
+            )
+
+    def _log_shared(self, path: str, waited: float, failure: BaseException | None) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            outcome = "its answer" if failure is None else type(failure).__name__
+            log.debug(
+                "%s shared the outcome of an identical call (%s) after %.3fs",
+                path,
+                outcome,
+                waited,
+                extra={
+                    "moor7_event": "shared",
+                    "moor7_path": path,
+                    "moor7_wait": waited,
+                    "moor7_error": None if failure is None else type(failure).__name__,
+                    "moor7_account": self.appkey,
+                },
+            )
 
     async def _send_handling_auth(self, request: OutgoingRequest, call: Call) -> Envelope:
         try:
@@ -842,6 +1147,7 @@ class AsyncClient(AsyncEndpoints):
             )
             raise
         self._log(request, started, response.status, envelope.request_id)
+        call.answer_bytes = len(response.body)
         return envelope
 
     async def _wait_for_slot(
@@ -850,6 +1156,8 @@ class AsyncClient(AsyncEndpoints):
         """Enter the limiter for this attempt, within the call's deadline."""
         options: dict[str, Any] = {}
         accepted = self._acquire_options
+        if "priority" in accepted:
+            options["priority"] = call.priority
         if "timeout" in accepted:
             # The longest this attempt can hold its slot (what a RedisLimiter holds the
             # slot of a process that died mid-call for): its timeout, cut by the deadline.
@@ -959,3 +1267,9 @@ class AsyncClient(AsyncEndpoints):
 
 def _data(envelope: Envelope) -> Any:
     return envelope.data
+
+
+def _loop_time(monotonic: float) -> float:
+    """A ``time.monotonic()`` instant in the running loop's clock (its own, in tests)."""
+    loop = asyncio.get_running_loop()
+    return loop.time() + (monotonic - time.monotonic())

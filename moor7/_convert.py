@@ -31,6 +31,7 @@ from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._models import CHINA_STANDARD_TIME, WIRE_NAMES, ResultList
+from ._models._base import NOT_FROM_DATA
 from ._reprs import tolerant_repr
 
 if typing.TYPE_CHECKING:
@@ -87,6 +88,12 @@ _RULES: weakref.WeakKeyDictionary[Callable[..., Any], Rule] = weakref.WeakKeyDic
 
 # Never read from data: raw is the record itself, the request id comes from the envelope.
 _NOT_FROM_DATA = ("raw", "request_id")
+
+
+def _from_data(field: attrs.Attribute[Any]) -> bool:
+    # Nor the fields the client sets (from_cache, age): marked, not named, so that a
+    # caller's own model may have an `age` of its own.
+    return field.name not in _NOT_FROM_DATA and not field.metadata.get(NOT_FROM_DATA)
 
 
 def _camel(name: str) -> str:
@@ -327,7 +334,7 @@ def wire_keys(cls: Any) -> frozenset[str]:
         return found
     keys = set()
     for field in attrs.fields(cls):
-        if field.name not in ("raw", "request_id"):
+        if _from_data(field):
             wire = _wire_name(cls, field.name)
             keys.add(wire[0] if isinstance(wire, tuple) else wire)
     found = _WIRE_KEYS[cls] = frozenset(keys)
@@ -371,7 +378,7 @@ def _model_hook(converter: cattrs.Converter, cls: Any) -> Callable[[Any, Any], A
     nested: list[tuple[str, tuple[str, ...]]] = []
     wires: list[tuple[str, str | tuple[str, ...] | None]] = []
     for field in attrs.fields(cls):
-        if field.name in _NOT_FROM_DATA:
+        if not _from_data(field):
             overrides[field.name] = override(omit=True)
             wires.append((field.name, None))
             continue

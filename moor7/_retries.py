@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator
 import attrs
 
 from ._endpoints import CallKind
-from ._limits import Limiter
+from ._limits import Limiter, Priority
 from ._reprs import tolerant_repr
 from ._signing import HmacSigner, OutgoingRequest, Signer
 from .exceptions import (
@@ -186,9 +186,13 @@ class Call:
         expires: When the deadline passes, in ``time.monotonic()`` seconds (``None``:
             never).
         account: The appkey, for the log records.
+        priority: How soon each attempt takes a free slot of the quota (passed to a
+            limiter that takes it).
         sent: Whether an attempt was sent.
         attempts: How many attempts were handed to the transport, every stage counted
             (the retries and the one attempt more after an authentication rejection).
+        answer_bytes: The size of the last answer's body: what the client's kept
+            answers count against their bound.
     """
 
     closed: Callable[[], bool]
@@ -199,8 +203,10 @@ class Call:
     backoff_initial: float
     backoff_max: float
     account: str = ""
+    priority: Priority = Priority.INTERACTIVE
     sent: bool = False
     attempts: int = 0
+    answer_bytes: int = 0
     failures: int = 0
     # A retry was declined because it would start after the deadline.
     too_late: bool = False

@@ -28,11 +28,11 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from ._client import AsyncClient, resolve_credentials
 from ._endpoints import USE_CLIENT_DEFAULT, UseClientDefault
-from ._limits import Limiter
+from ._limits import Limiter, Priority
 from ._signing import HmacSigner, Secret, Signer, revealed
 from ._sync_methods import SyncEndpoints
 from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_SIZE, AiohttpTransport
@@ -167,7 +167,12 @@ def _after_fork_in_child() -> None:
     for client in list(_all_clients):
         client._lock = threading.Lock()
     if _loop_thread is not None:
-        _inherited_after_fork.extend(_loop_thread.clients())
+        inherited = _loop_thread.clients()
+        for async_client in inherited:
+            # The parent's answers are of no use here (this process makes its calls
+            # anew) and may hold SIP passwords: nothing more is kept of them.
+            async_client._answers.forget()
+        _inherited_after_fork.extend(inherited)
         _loop_thread = None
 
 
@@ -214,6 +219,16 @@ class Client(SyncEndpoints):
             the gateway certainly did not act). Default: ``MOOR7_MAX_RETRIES``, then 3.
         backoff_initial: Seconds before the first retry.
         backoff_max: The longest wait between two attempts.
+        priority: How soon this client's calls take a free slot of the quota:
+            ``"interactive"`` or ``"batch"``, for every call that does not say.
+            Default: each endpoint's own (batch for paging and reports).
+        max_age: Seconds: a query is served an identical answer this client received
+            at most that long ago, from memory, without a call of the quota; ``None``
+            (the default): every answer from the gateway. Calls from many threads
+            share the answers.
+        share_answers: Whether a query identical to one on its way waits for that
+            call's answer instead of sending its own (the default), whichever thread
+            asked.
         max_response_size: The largest answer read, in bytes after decompression.
         proxy: The proxy for every call; default: the environment's
             (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``).
@@ -242,6 +257,9 @@ class Client(SyncEndpoints):
         max_retries: int | None = None,
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | None = None,
+        share_answers: bool = True,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         proxy: str | None = None,
         verify: ssl.SSLContext | bool = True,
@@ -267,6 +285,9 @@ class Client(SyncEndpoints):
             "max_retries": max_retries,
             "backoff_initial": backoff_initial,
             "backoff_max": backoff_max,
+            "priority": priority,
+            "max_age": max_age,
+            "share_answers": share_answers,
             "max_response_size": max_response_size,
             "proxy": proxy_url,
             "verify": verify,

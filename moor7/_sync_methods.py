@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         LoginType,
         NumberGroups,
         NumberPool,
+        Priority,
         Queues,
         RegisterStatus,
         SipRegistrations,
@@ -57,6 +58,8 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> NumberPool:
         """Get the account's number pool (获取号码池): display, service and SIP numbers.
 
@@ -68,6 +71,13 @@ class SyncEndpoints:
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client's; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             The pool; its ``request_id`` identifies the call for 7moor support.
@@ -76,7 +86,13 @@ class SyncEndpoints:
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
         return self._run(
-            lambda c: c.get_number_pool(timeout=timeout, max_retries=max_retries, deadline=deadline)
+            lambda c: c.get_number_pool(
+                timeout=timeout,
+                max_retries=max_retries,
+                deadline=deadline,
+                priority=priority,
+                max_age=max_age,
+            )
         )
 
     def list_display_number_groups(
@@ -85,6 +101,8 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> NumberGroups:
         """List the account's display-number groups (查询外显号组).
 
@@ -97,6 +115,13 @@ class SyncEndpoints:
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client's; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             A ``list`` of :class:`~moor7.NumberGroup`, with the call's ``request_id``.
@@ -106,7 +131,11 @@ class SyncEndpoints:
         """
         return self._run(
             lambda c: c.list_display_number_groups(
-                timeout=timeout, max_retries=max_retries, deadline=deadline
+                timeout=timeout,
+                max_retries=max_retries,
+                deadline=deadline,
+                priority=priority,
+                max_age=max_age,
             )
         )
 
@@ -118,6 +147,8 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> SipRegistrations:
         """List the account's SIP numbers and their registrations (获取SIP号列表).
 
@@ -138,6 +169,13 @@ class SyncEndpoints:
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client's; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             A ``list`` of :class:`~moor7.SipRegistration`, with the call's
@@ -154,6 +192,8 @@ class SyncEndpoints:
                 timeout=timeout,
                 max_retries=max_retries,
                 deadline=deadline,
+                priority=priority,
+                max_age=max_age,
             )
         )
 
@@ -168,6 +208,8 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Iterator[Agent]:
         """Iterate over the account's agents (获取座席信息), filtered, page by page.
 
@@ -194,6 +236,14 @@ class SyncEndpoints:
             max_retries: Override the client's ``max_retries`` for each page's call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client's; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"batch"`` (paging and reports can wait
+                their turn).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             An iterator of :class:`~moor7.Agent`.
@@ -213,6 +263,8 @@ class SyncEndpoints:
                 timeout=timeout,
                 max_retries=max_retries,
                 deadline=deadline,
+                priority=priority,
+                max_age=max_age,
             )
         )
 
@@ -227,6 +279,8 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Iterator[AgentPage]:
         """Iterate over the pages of :meth:`~moor7.AsyncClient.list_agents` themselves.
 
@@ -250,6 +304,14 @@ class SyncEndpoints:
             max_retries: Override the client's ``max_retries`` for each page's call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client's; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"batch"`` (paging and reports can wait
+                their turn).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             An iterator of :class:`~moor7.AgentPage` (a ``list`` of
@@ -270,6 +332,8 @@ class SyncEndpoints:
                 timeout=timeout,
                 max_retries=max_retries,
                 deadline=deadline,
+                priority=priority,
+                max_age=max_age,
             )
         )
 
@@ -279,6 +343,8 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Queues:
         """List the account's skill groups (查询账户下技能组列表), with their members.
 
@@ -290,6 +356,13 @@ class SyncEndpoints:
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client's; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             A ``list`` of :class:`~moor7.Queue`, with the call's ``request_id``.
@@ -298,7 +371,13 @@ class SyncEndpoints:
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
         return self._run(
-            lambda c: c.list_queues(timeout=timeout, max_retries=max_retries, deadline=deadline)
+            lambda c: c.list_queues(
+                timeout=timeout,
+                max_retries=max_retries,
+                deadline=deadline,
+                priority=priority,
+                max_age=max_age,
+            )
         )
 
     def agent_online(
@@ -310,6 +389,7 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
     ) -> ActionResult:
         """Put an agent online (座席上线), ready to take calls.
 
@@ -332,6 +412,9 @@ class SyncEndpoints:
                 certainly did not act on it.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client's; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
 
         Returns:
             The gateway's answer; its ``raw`` is the gateway's text, e.g.
@@ -349,6 +432,7 @@ class SyncEndpoints:
                 timeout=timeout,
                 max_retries=max_retries,
                 deadline=deadline,
+                priority=priority,
             )
         )
 
@@ -361,6 +445,7 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
     ) -> ListenResult:
         """Listen in on an agent's call (监听), silently.
 
@@ -383,6 +468,9 @@ class SyncEndpoints:
                 certainly did not act on it.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client's; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
 
         Returns:
             The listening leg's media server and the gateway's echo of the request.
@@ -399,6 +487,7 @@ class SyncEndpoints:
                 timeout=timeout,
                 max_retries=max_retries,
                 deadline=deadline,
+                priority=priority,
             )
         )
 
@@ -413,6 +502,7 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
     ) -> ActionResult:
         """Create a preview-dialling task (创建预览外呼任务).
 
@@ -438,6 +528,9 @@ class SyncEndpoints:
                 certainly did not act on it.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client's; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
 
         Returns:
             The gateway's answer: the docs show no ``data`` (so no task id) in it.
@@ -456,6 +549,7 @@ class SyncEndpoints:
                 timeout=timeout,
                 max_retries=max_retries,
                 deadline=deadline,
+                priority=priority,
             )
         )
 
@@ -468,6 +562,7 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
     ) -> ActionResult:
         """Rename a preview-dialling task, or change its remark (更新预览外呼任务).
 
@@ -484,6 +579,9 @@ class SyncEndpoints:
                 certainly did not act on it.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client's; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
 
         Returns:
             The gateway's answer.
@@ -500,6 +598,7 @@ class SyncEndpoints:
                 timeout=timeout,
                 max_retries=max_retries,
                 deadline=deadline,
+                priority=priority,
             )
         )
 
@@ -512,6 +611,8 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> AnswerRates:
         """Get the outbound answer rate of display numbers (外呼号码接通率报表).
 
@@ -536,6 +637,14 @@ class SyncEndpoints:
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client's; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"batch"`` (paging and reports can wait
+                their turn).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             A ``list`` of :class:`~moor7.AnswerRate`, one per number, with the call's
@@ -554,6 +663,8 @@ class SyncEndpoints:
                 timeout=timeout,
                 max_retries=max_retries,
                 deadline=deadline,
+                priority=priority,
+                max_age=max_age,
             )
         )
 
@@ -568,6 +679,8 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> ImSessionReport:
         """Get the IM (online chat) session report (会话报表).
 
@@ -593,6 +706,14 @@ class SyncEndpoints:
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client's; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"batch"`` (paging and reports can wait
+                their turn).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             The report's columns; the rows are in ``raw`` (the docs do not name their
@@ -611,6 +732,8 @@ class SyncEndpoints:
                 timeout=timeout,
                 max_retries=max_retries,
                 deadline=deadline,
+                priority=priority,
+                max_age=max_age,
             )
         )
 
@@ -625,6 +748,8 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> R: ...
     @overload
     def request(
@@ -637,6 +762,8 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Any: ...
     def request(
         self,
@@ -648,6 +775,8 @@ class SyncEndpoints:
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> R | Any:
         """Call any V7 OpenAPI endpoint, with the same signing, quota, retries and errors.
 
@@ -658,6 +787,11 @@ class SyncEndpoints:
         numbers sent as strings and empty strings are tolerated, times are read as China
         Standard Time, unknown keys are ignored (and kept in a ``raw`` field if the
         class has one), and a ``request_id`` field gets the call's request id.
+
+        A query shares the answer of an identical one in flight, and may be served a
+        kept answer (``max_age``), as the endpoint methods' are: a
+        :class:`~moor7.ResultList` subclass or one of moor7's models then says so in
+        ``from_cache`` and ``age``; plain JSON and your own classes cannot.
 
         Example:
             ::
@@ -693,6 +827,14 @@ class SyncEndpoints:
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call, overriding the client's; ``None``
                 for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` for an action, and for a
+                query the priority moor7 declares for a path it knows (batch for the
+                agents' pages and the reports), else ``"interactive"``.
+            max_age: For a query: seconds, as the endpoint methods' ``max_age``. Default:
+                the client's ``max_age``. An action's answer is never kept: passing one
+                for an action raises :class:`~moor7.ConfigurationError`.
 
         Returns:
             The envelope's ``data``: as JSON decoded it, or read into ``result_type``.
@@ -712,5 +854,7 @@ class SyncEndpoints:
                 timeout=timeout,
                 max_retries=max_retries,
                 deadline=deadline,
+                priority=priority,
+                max_age=max_age,
             )
         )

@@ -1,7 +1,8 @@
 """bench/quota.py runs, and what it measures keeps the quota's promise.
 
-Only the promise is asserted (no rejection, never over the window); the timing figures
-(utilisation, burst) are reported by the benchmark, never asserted here.
+Only the promise is asserted (no rejection, never over the window, how many calls reach
+the gateway); the timing figures (utilisation, burst, waits, the cost of a call) are
+reported by the benchmark, never asserted here.
 """
 
 from __future__ import annotations
@@ -35,3 +36,31 @@ def test_quota_benchmark_keeps_the_promise(redis_url: str) -> None:
         assert row["rejected"] == 0
         assert row["max_in_window"] <= 5
         assert 0 < row["utilisation"] <= 1.0
+
+
+def test_shared_answers_keep_their_promises() -> None:
+    """50 identical calls at once reach the gateway once; a page viewed 100 times a
+    minute with max_age of half a minute makes at most 2 calls in any minute, none of
+    them waiting for a slot (2 of the 5 slots of a minute), and nothing is refused."""
+    arguments = ["--max-calls", "5", "--period", "1", "--periods", "2", "--only", "answers"]
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(BENCH), *arguments, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    at_once, views = document["answers"]
+    assert at_once["asked"] == at_once["answered"] == 50
+    assert at_once["reached"] == 1
+    assert views["asked"] == views["answered"] == 200
+    assert views["most_per_period"] <= 2
+    # At most 2 calls a minute of a quota of 5: no call found the window full.
+    assert views["reached"] <= 2 * 2 + 1  # every half minute, and the first
+    assert views["kept_served"] == views["asked"] - views["reached"]
+    assert at_once["rejected"] == views["rejected"] == 0
+    cost = document["answer_cost"]
+    assert cost["shared_us"] > 0
+    assert cost["unshared_us"] > 0

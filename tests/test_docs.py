@@ -41,13 +41,14 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
 
-from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway
+from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, SAMPLE_AGENTS, FakeGateway
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
@@ -194,17 +195,32 @@ def _write(root: Path, files: dict[str, str]) -> None:
                 (root / package / "__init__.py").touch()
 
 
+def _display_numbers(gateway: FakeGateway) -> object:
+    return [n["number"] for n in gateway.number_pool["displayNumberList"]]
+
+
+def _agent_numbers(gateway: FakeGateway) -> object:
+    return [agent["agentNumber"] for agent in SAMPLE_AGENTS]
+
+
 @attrs.frozen
 class Harness:
     """How to run a framework's example: the file a block without a header is, and the
-    driver script that makes the request a user would make and prints ``RESULT: json``."""
+    driver script that makes the request a user would make and prints ``RESULT: json``.
+
+    The result must be *expected* (from the gateway's own data), every call to *path*
+    answered, and at most *most_calls* of them made if it is given (what an example
+    promises of the quota)."""
 
     default_file: str
     driver: str
     needs_redis: bool = False
+    expected: Callable[[FakeGateway], Any] = _display_numbers
+    path: str = "/query/number"
+    most_calls: int | None = None
 
 
-_DJANGO = """\
+_DJANGO_SETUP = """\
 import json, os
 import django
 from django.conf import settings
@@ -222,12 +238,38 @@ settings.configure(
     MIDDLEWARE=[],
 )
 django.setup()
+"""
+
+_DJANGO = (
+    _DJANGO_SETUP
+    + """\
 from django.test import Client
 
 response = Client().get("/display-numbers")
 assert response.status_code == 200, response.content
 print("RESULT:", json.dumps(json.loads(response.content)["numbers"]))
 """
+)
+
+# Page views of many visitors at once, as a threaded WSGI server serves them: 40 views
+# from 8 threads, each answer the same.
+_DJANGO_PAGE_VIEWS = (
+    _DJANGO_SETUP
+    + """\
+from concurrent.futures import ThreadPoolExecutor
+from django.test import Client
+
+def page_view(_: int) -> list[str]:
+    response = Client().get("/display-numbers")
+    assert response.status_code == 200, response.content
+    return json.loads(response.content)["numbers"]
+
+with ThreadPoolExecutor(max_workers=8) as pool:
+    pages = list(pool.map(page_view, range(40)))
+assert all(page == pages[0] for page in pages), pages
+print("RESULT:", json.dumps(pages[0]))
+"""
+)
 
 _FLASK = """\
 import json
@@ -273,9 +315,9 @@ worker = subprocess.Popen(
      "--without-heartbeat"],
 )
 try:
-    from tasks import sync_display_numbers
+    from tasks import CELERY_TASK
 
-    numbers = sync_display_numbers.delay().get(timeout=45)
+    numbers = CELERY_TASK.delay().get(timeout=45)
     print("RESULT:", json.dumps(numbers))
 finally:
     worker.send_signal(signal.SIGTERM)  # a warm shutdown, as `docker stop` asks for
@@ -303,9 +345,20 @@ print("RESULT:", json.dumps(eval(printed)))
 
 HARNESSES = {
     "django": Harness("myproject/views.py", _DJANGO),
+    # One call of the quota for every view, shared then kept (docs/quota.md).
+    "django-page-views": Harness("myproject/views.py", _DJANGO_PAGE_VIEWS, most_calls=1),
     "flask": Harness("app.py", _FLASK),
     "fastapi": Harness("main.py", _FASTAPI),
-    "celery": Harness("tasks.py", _CELERY, needs_redis=True),
+    "celery": Harness(
+        "tasks.py", _CELERY.replace("CELERY_TASK", "sync_display_numbers"), needs_redis=True
+    ),
+    "celery-agents": Harness(
+        "tasks.py",
+        _CELERY.replace("CELERY_TASK", "sync_agents"),
+        needs_redis=True,
+        expected=_agent_numbers,
+        path="/query/agent",
+    ),
     "jupyter": Harness("cell.py", _JUPYTER),
 }
 
@@ -420,11 +473,12 @@ def test_framework_example_runs(
     output = f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
     assert result.returncode == 0, f"{block.id} failed:\n{block.code}\n{output}"
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("RESULT: ")]
-    expected = [n["number"] for n in docs_gateway.number_pool["displayNumberList"]]
-    assert json.loads(line.removeprefix("RESULT: ")) == expected, output
-    answered = [c for c in docs_gateway.calls if c.path.endswith("/query/number")]
+    assert json.loads(line.removeprefix("RESULT: ")) == harness.expected(docs_gateway), output
+    answered = [c for c in docs_gateway.calls if c.path.endswith(harness.path)]
     assert answered, "the example never reached the gateway"
     assert all(call.status == 200 for call in answered)
+    if harness.most_calls is not None:
+        assert len(answered) <= harness.most_calls, output
     leaks = [marker for marker in LEAK_MARKERS if marker in result.stderr]
     assert not leaks, f"{block.id} left something open ({leaks}):\n{output}"
 

@@ -25,7 +25,7 @@ import pytest
 
 import moor7
 import moor7.exceptions
-from moor7 import _cli, _client, _retries, _sync, _transport
+from moor7 import _answers, _cli, _client, _retries, _sync, _transport
 from moor7._gateway import _server as _gateway_server
 from moor7.testing import DEMO_APPKEY, DEMO_SECRET_KEY, FakeGateway, Fault
 
@@ -179,6 +179,9 @@ DEFAULT_CLAIMS: list[tuple[str, str]] = [
     (r"quota \(\d+ calls in any rolling (\d+) s by default\)", _number(float(GATEWAY_PERIOD))),
     (r"`quota_period` seconds \((\d+) and [\d.]+ by default", GATEWAY_QUOTA),
     (r"`quota_period` seconds \(\d+ and ([\d.]+) by default", GATEWAY_PERIOD),
+    # The answers a client keeps for max_age=.
+    (r"keeps at most (\d+) answers and \d+ MiB", str(_answers.MAX_ANSWERS)),
+    (r"keeps at most \d+ answers and (\d+) MiB", str(_answers.MAX_ANSWER_BYTES >> 20)),
 ]
 
 

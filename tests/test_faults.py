@@ -502,7 +502,10 @@ class TestLoad:
 
     async def test_a_thousand_concurrent_calls_against_the_fake_gateway(self) -> None:
         async with FakeGateway(quota=None) as gateway:
-            async with make_client(gateway.url, timeout=self.TIMEOUT) as client:
+            # Every call must reach the gateway (not share an identical one's answer).
+            async with make_client(
+                gateway.url, timeout=self.TIMEOUT, share_answers=False
+            ) as client:
                 results = await round_of_calls(client)
             calls = gateway.calls
         # Every call answered: none failed (a nonce drawn twice in one second once made
@@ -523,7 +526,9 @@ class TestLoad:
 
     async def test_connections_are_pooled_and_memory_stays_flat(self) -> None:
         async with PoolServer() as pool_server:
-            async with make_client(pool_server.url, timeout=self.TIMEOUT) as client:
+            async with make_client(
+                pool_server.url, timeout=self.TIMEOUT, share_answers=False
+            ) as client:
                 # Warm-up, untraced (tracing makes every allocation 5x slower): fills the
                 # connection pool, aiohttp's and cattrs' caches and the interpreter's free
                 # lists, none of which is a leak.

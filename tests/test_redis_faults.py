@@ -305,6 +305,7 @@ async def client_of(gateway: FakeGateway, limiter: moor7.RedisLimiter) -> AsyncI
         base_url=gateway.url,
         limiter=limiter,
         max_retries=0,
+        share_answers=False,  # every call reaches the gateway: the quota counts them
     ) as client:
         yield client
 

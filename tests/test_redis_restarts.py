@@ -74,6 +74,7 @@ async def client_of(
     gateway: FakeGateway, limiter: moor7.RedisLimiter, **kwargs: Any
 ) -> AsyncIterator[moor7.AsyncClient]:
     kwargs.setdefault("max_retries", 0)  # an over-quota answer shows, not retried away
+    kwargs.setdefault("share_answers", False)  # every call reaches the gateway and counts
     async with moor7.AsyncClient(
         DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url, limiter=limiter, **kwargs
     ) as client:
@@ -185,6 +186,7 @@ WORKER = textwrap.dedent(
         async with moor7.AsyncClient(
             "2000103", "HWHp9xFVlbboxIU2S6DHA7sf9sGzt3",
             base_url=base_url, limiter=quota, timeout=2.0, max_retries=0,
+            share_answers=False,  # every call reaches the gateway and counts
         ) as client:
             await asyncio.gather(
                 *(client.request("/openapi/v1/call/query/group", kind="query") for _ in range(20)),

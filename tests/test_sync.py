@@ -178,8 +178,14 @@ class TestWhereUsersCallFrom:
     def test_sixteen_threads_share_one_client(self) -> None:
         with (
             FakeGateway(quota=None) as gateway,
+            # Each thread's every call through the pipeline: none shares another's answer
+            # (tests/test_shared_answers.py pins the sharing across threads).
             moor7.Client(
-                DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url, limiter=moor7.Unlimited()
+                DEMO_APPKEY,
+                DEMO_SECRET_KEY,
+                base_url=gateway.url,
+                limiter=moor7.Unlimited(),
+                share_answers=False,
             ) as client,
         ):
 

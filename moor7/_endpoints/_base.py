@@ -1,7 +1,9 @@
 """What an endpoint is: a declaration the pipeline can send, and nothing more.
 
 Every endpoint of the V7 OpenAPI is one :class:`Endpoint`: its path, its kind (a
-query reads, an action changes state at 7moor) and the type its ``data`` decodes into.
+query reads, an action changes state at 7moor), the type its ``data`` decodes into and
+its default priority for a slot of the quota (interactive, or batch for paging and
+reports).
 A family module (``numbers.py``, ``agents.py``, ...) declares its endpoints and the
 methods that build their bodies; the pipeline in ``_client.py`` knows no endpoint.
 """
@@ -10,12 +12,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Literal, TypeVar
 
 import attrs
 
-from moor7._arguments import choice
+from moor7._arguments import choice, seconds
 from moor7._envelope import Envelope
+from moor7._limits import Priority
 from moor7._models import ActionResult, ResultList
 from moor7._models._base import printed_by_name
 from moor7._reprs import tolerant_repr
@@ -27,10 +30,13 @@ __all__ = [
     "Endpoint",
     "EndpointMethods",
     "UseClientDefault",
+    "check_max_age",
+    "check_priority",
     "check_result_type",
     "declared_kind",
     "decode",
     "kind_for",
+    "priority_for",
 ]
 
 R = TypeVar("R")
@@ -67,13 +73,24 @@ class UseClientDefault(enum.Enum):
 #: "no limit", so the default needs a value of its own (httpx uses the same idea).
 USE_CLIENT_DEFAULT: Final = UseClientDefault.USE_CLIENT_DEFAULT
 
-# Every declared endpoint by path: request() sends a known path with its declared kind.
+# Every declared endpoint by path: request() sends a known path with its declared kind
+# and, for a query, its declared priority.
 _DECLARED: dict[str, CallKind] = {}
+_PRIORITIES: dict[str, Priority] = {}
 
 
 def declared_kind(path: str) -> CallKind | None:
     """The kind a family declared for *path*, or ``None`` if no family knows it."""
     return _DECLARED.get(path)
+
+
+def priority_for(path: str, kind: CallKind) -> Priority:
+    """The default priority of a ``request()`` to *path* sent as *kind*: interactive for
+    an action; for a query, the priority its family declared, else interactive (someone
+    is waiting for a call moor7 cannot tell is part of a batch)."""
+    if kind is CallKind.ACTION:
+        return Priority.INTERACTIVE
+    return _PRIORITIES.get(path, Priority.INTERACTIVE)
 
 
 def kind_for(path: object, kind: CallKind | str | None) -> CallKind:
@@ -84,6 +101,18 @@ def kind_for(path: object, kind: CallKind | str | None) -> CallKind:
         return choice("kind", kind, CallKind)
     declared = _DECLARED.get(path) if isinstance(path, str) else None
     return CallKind.ACTION if declared is None else declared
+
+
+def check_priority(priority: object) -> Priority | None:
+    """A ``priority=`` argument: a :class:`~moor7.Priority`, its value, or ``None``."""
+    return None if priority is None else choice("priority", priority, Priority)
+
+
+def check_max_age(max_age: object) -> float | UseClientDefault | None:
+    """A per-call ``max_age=``: seconds >= 0, ``None``, or the client's."""
+    if max_age is None or isinstance(max_age, UseClientDefault):
+        return max_age
+    return seconds("max_age", max_age, zero_ok=True)
 
 
 @tolerant_repr
@@ -100,15 +129,20 @@ class Endpoint(Generic[R]):
         data_required: Whether an answer without ``data`` is an error. An endpoint
             that answers with data must say so: an absent ``data`` then raises
             :class:`~moor7.ResponseShapeError` instead of decoding to nothing.
+        priority: How soon its calls take a slot of the quota when nobody says
+            (per call or per client): interactive, the default (someone waits for the
+            answer), or batch (paging, reports: calls that can wait their turn).
     """
 
     path: str
     kind: CallKind
     result: type[R]
     data_required: bool = True
+    priority: Priority = Priority.INTERACTIVE
 
     def __attrs_post_init__(self) -> None:
         _DECLARED[self.path] = self.kind
+        _PRIORITIES[self.path] = self.priority
 
     def decode(self, envelope: Envelope) -> R:
         """Turn a good envelope into the endpoint's result, with its request id."""
@@ -232,6 +266,8 @@ class EndpointMethods:
         timeout: float | UseClientDefault | None,
         max_retries: int | None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> R:
         """Send *body* to *endpoint* through the pipeline and decode the answer."""
         raise NotImplementedError  # pragma: no cover - AsyncClient implements it
@@ -245,12 +281,15 @@ class EndpointMethods:
         timeout: float | UseClientDefault | None,
         max_retries: int | None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> AsyncGenerator[R, None]:
         """Fetch page 1, 2, ... of *endpoint*, one call each, until a short page.
 
         A page is fetched only when the caller asks for the next one, so a loop that
         stops early spends no call of the quota on pages it never reads. Each page is
-        a call of its own: ``timeout``, ``max_retries`` and ``deadline`` apply to each.
+        a call of its own: ``timeout``, ``max_retries``, ``deadline``, ``priority`` and
+        ``max_age`` apply to each.
         """
         page = 1
         previous: object = None
@@ -261,6 +300,8 @@ class EndpointMethods:
                 timeout=timeout,
                 max_retries=max_retries,
                 deadline=deadline,
+                priority=priority,
+                max_age=max_age,
             )
             object.__setattr__(result, "page", page)
             yield result

@@ -6,15 +6,28 @@ Docs pages: developer.7moor.com/v7/agent-management/ and /v7/peer-management/.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Literal
 
 from moor7._arguments import integer_in, optional_text
+from moor7._limits import Priority
 from moor7._models import Agent, AgentPage, Queues
 
-from ._base import USE_CLIENT_DEFAULT, CallKind, Endpoint, EndpointMethods, UseClientDefault
+from ._base import (
+    USE_CLIENT_DEFAULT,
+    CallKind,
+    Endpoint,
+    EndpointMethods,
+    UseClientDefault,
+    check_max_age,
+    check_priority,
+)
 
 __all__ = ["AgentsMethods"]
 
-LIST_AGENTS = Endpoint("/openapi/v1/call/query/agent", CallKind.QUERY, AgentPage)
+# Paging through the agents is a batch: an agent's login must not wait behind it.
+LIST_AGENTS = Endpoint(
+    "/openapi/v1/call/query/agent", CallKind.QUERY, AgentPage, priority=Priority.BATCH
+)
 LIST_QUEUES = Endpoint("/openapi/v1/base/queue/list", CallKind.QUERY, Queues)
 
 # The docs' bounds for `limit`: from 1 to 100 rows per page.
@@ -35,6 +48,8 @@ class AgentsMethods(EndpointMethods):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> AsyncIterator[Agent]:
         """Iterate over the account's agents (获取座席信息), filtered, page by page.
 
@@ -61,6 +76,14 @@ class AgentsMethods(EndpointMethods):
             max_retries: Override the client's ``max_retries`` for each page's call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client\'s; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"batch"`` (paging and reports can wait
+                their turn).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             An async iterator of :class:`~moor7.Agent`.
@@ -79,6 +102,8 @@ class AgentsMethods(EndpointMethods):
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            priority=priority,
+            max_age=max_age,
         )
         return self._items(pages)
 
@@ -93,6 +118,8 @@ class AgentsMethods(EndpointMethods):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> AsyncIterator[AgentPage]:
         """Iterate over the pages of :meth:`~moor7.AsyncClient.list_agents` themselves.
 
@@ -116,6 +143,14 @@ class AgentsMethods(EndpointMethods):
             max_retries: Override the client's ``max_retries`` for each page's call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client\'s; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"batch"`` (paging and reports can wait
+                their turn).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             An async iterator of :class:`~moor7.AgentPage` (a ``list`` of
@@ -134,6 +169,9 @@ class AgentsMethods(EndpointMethods):
         }
         body = {key: value for key, value in filters.items() if value is not None}
         size = integer_in("page_size", page_size, least=1, most=MAX_PAGE_SIZE)
+        # Checked here, not at the first page: an iterator's bad argument raises at once.
+        check_priority(priority)
+        check_max_age(max_age)
         return self._pages(
             LIST_AGENTS,
             body,
@@ -141,6 +179,8 @@ class AgentsMethods(EndpointMethods):
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            priority=priority,
+            max_age=max_age,
         )
 
     async def list_queues(
@@ -149,6 +189,8 @@ class AgentsMethods(EndpointMethods):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Queues:
         """List the account's skill groups (查询账户下技能组列表), with their members.
 
@@ -160,6 +202,13 @@ class AgentsMethods(EndpointMethods):
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client\'s; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             A ``list`` of :class:`~moor7.Queue`, with the call's ``request_id``.
@@ -168,5 +217,11 @@ class AgentsMethods(EndpointMethods):
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
         return await self._perform(
-            LIST_QUEUES, None, timeout=timeout, max_retries=max_retries, deadline=deadline
+            LIST_QUEUES,
+            None,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            priority=priority,
+            max_age=max_age,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from moor7._arguments import choice, optional_text, text
+from moor7._limits import Priority
 from moor7._models import ActionResult, ListenResult, LoginType, OnlineStatus
 
 from ._base import USE_CLIENT_DEFAULT, CallKind, Endpoint, EndpointMethods, UseClientDefault
@@ -37,6 +38,7 @@ class CallsMethods(EndpointMethods):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
     ) -> ActionResult:
         """Put an agent online (座席上线), ready to take calls.
 
@@ -59,6 +61,9 @@ class CallsMethods(EndpointMethods):
                 certainly did not act on it.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client\'s; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
 
         Returns:
             The gateway's answer; its ``raw`` is the gateway's text, e.g.
@@ -74,7 +79,12 @@ class CallsMethods(EndpointMethods):
             "status": choice("status", status, OnlineStatus).value,
         }
         return await self._perform(
-            AGENT_ONLINE, body, timeout=timeout, max_retries=max_retries, deadline=deadline
+            AGENT_ONLINE,
+            body,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            priority=priority,
         )
 
     async def listen(
@@ -86,6 +96,7 @@ class CallsMethods(EndpointMethods):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
     ) -> ListenResult:
         """Listen in on an agent's call (监听), silently.
 
@@ -108,6 +119,9 @@ class CallsMethods(EndpointMethods):
                 certainly did not act on it.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client\'s; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
 
         Returns:
             The listening leg's media server and the gateway's echo of the request.
@@ -124,5 +138,10 @@ class CallsMethods(EndpointMethods):
         if tag is not None:
             body["actionId"] = tag
         return await self._perform(
-            LISTEN, body, timeout=timeout, max_retries=max_retries, deadline=deadline
+            LISTEN,
+            body,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            priority=priority,
         )

@@ -8,7 +8,10 @@ from ``raw`` if the gateway sends more than the docs show).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from moor7._arguments import CollectionNotStr, optional_text, text, texts
+from moor7._limits import Priority
 from moor7._models import ActionResult
 
 from ._base import USE_CLIENT_DEFAULT, CallKind, Endpoint, EndpointMethods, UseClientDefault
@@ -37,6 +40,7 @@ class DialoutMethods(EndpointMethods):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
     ) -> ActionResult:
         """Create a preview-dialling task (创建预览外呼任务).
 
@@ -62,6 +66,9 @@ class DialoutMethods(EndpointMethods):
                 certainly did not act on it.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client\'s; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
 
         Returns:
             The gateway's answer: the docs show no ``data`` (so no task id) in it.
@@ -80,7 +87,12 @@ class DialoutMethods(EndpointMethods):
         if remark is not None:
             body["description"] = remark
         return await self._perform(
-            CREATE_DIALOUT_TASK, body, timeout=timeout, max_retries=max_retries, deadline=deadline
+            CREATE_DIALOUT_TASK,
+            body,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            priority=priority,
         )
 
     async def update_dialout_task(
@@ -92,6 +104,7 @@ class DialoutMethods(EndpointMethods):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
     ) -> ActionResult:
         """Rename a preview-dialling task, or change its remark (更新预览外呼任务).
 
@@ -108,6 +121,9 @@ class DialoutMethods(EndpointMethods):
                 certainly did not act on it.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client\'s; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
 
         Returns:
             The gateway's answer.
@@ -121,5 +137,10 @@ class DialoutMethods(EndpointMethods):
         if remark is not None:
             body["description"] = remark
         return await self._perform(
-            UPDATE_DIALOUT_TASK, body, timeout=timeout, max_retries=max_retries, deadline=deadline
+            UPDATE_DIALOUT_TASK,
+            body,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            priority=priority,
         )

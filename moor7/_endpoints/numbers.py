@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from moor7._arguments import choice, items, optional_text
+from moor7._limits import Priority
 from moor7._models import NumberGroups, NumberPool, RegisterStatus, SipRegistrations
 
 from ._base import USE_CLIENT_DEFAULT, CallKind, Endpoint, EndpointMethods, UseClientDefault
@@ -29,6 +30,8 @@ class NumbersMethods(EndpointMethods):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> NumberPool:
         """Get the account's number pool (获取号码池): display, service and SIP numbers.
 
@@ -40,6 +43,13 @@ class NumbersMethods(EndpointMethods):
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client\'s; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             The pool; its ``request_id`` identifies the call for 7moor support.
@@ -48,7 +58,13 @@ class NumbersMethods(EndpointMethods):
             moor7.exceptions.Moor7Error: A subclass saying what failed.
         """
         return await self._perform(
-            GET_NUMBER_POOL, None, timeout=timeout, max_retries=max_retries, deadline=deadline
+            GET_NUMBER_POOL,
+            None,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            priority=priority,
+            max_age=max_age,
         )
 
     async def list_display_number_groups(
@@ -57,6 +73,8 @@ class NumbersMethods(EndpointMethods):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> NumberGroups:
         """List the account's display-number groups (查询外显号组).
 
@@ -69,6 +87,13 @@ class NumbersMethods(EndpointMethods):
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client\'s; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             A ``list`` of :class:`~moor7.NumberGroup`, with the call's ``request_id``.
@@ -82,6 +107,8 @@ class NumbersMethods(EndpointMethods):
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            priority=priority,
+            max_age=max_age,
         )
 
     async def list_sip_numbers(
@@ -92,6 +119,8 @@ class NumbersMethods(EndpointMethods):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> SipRegistrations:
         """List the account's SIP numbers and their registrations (获取SIP号列表).
 
@@ -112,6 +141,13 @@ class NumbersMethods(EndpointMethods):
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client\'s; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"interactive"`` (someone waits for it).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             A ``list`` of :class:`~moor7.SipRegistration`, with the call's
@@ -135,4 +171,6 @@ class NumbersMethods(EndpointMethods):
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            priority=priority,
+            max_age=max_age,
         )

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Literal
 
 from moor7._arguments import CollectionNotStr, choice, items, texts, time_range
+from moor7._limits import Priority
 from moor7._models import AnswerRates, ImSessionReport, ReportDimension
 from moor7.exceptions import ConfigurationError
 
@@ -18,10 +19,16 @@ from ._base import USE_CLIENT_DEFAULT, CallKind, Endpoint, EndpointMethods, UseC
 
 __all__ = ["ReportsMethods"]
 
+# Reports are batches: nobody at a phone waits for them.
 ANSWER_REPORT = Endpoint(
-    "/openapi/v1/call/query/displayNumber/answer/report", CallKind.QUERY, AnswerRates
+    "/openapi/v1/call/query/displayNumber/answer/report",
+    CallKind.QUERY,
+    AnswerRates,
+    priority=Priority.BATCH,
 )
-IM_SESSION_REPORT = Endpoint("/openapi/im-report/session/time", CallKind.QUERY, ImSessionReport)
+IM_SESSION_REPORT = Endpoint(
+    "/openapi/im-report/session/time", CallKind.QUERY, ImSessionReport, priority=Priority.BATCH
+)
 
 # The docs' limits on a report's range.
 ANSWER_REPORT_MONTHS = 3
@@ -40,6 +47,8 @@ class ReportsMethods(EndpointMethods):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> AnswerRates:
         """Get the outbound answer rate of display numbers (外呼号码接通率报表).
 
@@ -64,6 +73,14 @@ class ReportsMethods(EndpointMethods):
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client\'s; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"batch"`` (paging and reports can wait
+                their turn).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             A ``list`` of :class:`~moor7.AnswerRate`, one per number, with the call's
@@ -81,7 +98,13 @@ class ReportsMethods(EndpointMethods):
         first, last = time_range(("start", "end"), start, end, most_months=ANSWER_REPORT_MONTHS)
         body = {"startTime": first, "endTime": last, "numbers": wanted}
         return await self._perform(
-            ANSWER_REPORT, body, timeout=timeout, max_retries=max_retries, deadline=deadline
+            ANSWER_REPORT,
+            body,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            priority=priority,
+            max_age=max_age,
         )
 
     async def get_im_session_report(
@@ -95,6 +118,8 @@ class ReportsMethods(EndpointMethods):
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         max_retries: int | None = None,
         deadline: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        priority: Priority | Literal["interactive", "batch"] | None = None,
+        max_age: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> ImSessionReport:
         """Get the IM (online chat) session report (会话报表).
 
@@ -120,6 +145,14 @@ class ReportsMethods(EndpointMethods):
             max_retries: Override the client's ``max_retries`` for this call.
             deadline: Seconds for the whole call (quota wait, attempts, backoffs),
                 overriding the client\'s; ``None`` for no limit.
+            priority: How soon this call takes a free slot of the quota, among the
+                calls waiting for one: ``"interactive"`` or ``"batch"``. Default: the
+                client's ``priority``, else ``"batch"`` (paging and reports can wait
+                their turn).
+            max_age: Seconds: an identical answer this client received at most that
+                long ago is served from memory, without a call of the quota (the
+                result's ``from_cache`` and ``age`` say so); ``None`` for an answer
+                from the gateway. Default: the client's ``max_age`` (``None``).
 
         Returns:
             The report's columns; the rows are in ``raw`` (the docs do not name their
@@ -137,5 +170,11 @@ class ReportsMethods(EndpointMethods):
         if access_ids is not None:
             body["accessIds"] = texts("access_ids", items("access_ids", access_ids))
         return await self._perform(
-            IM_SESSION_REPORT, body, timeout=timeout, max_retries=max_retries, deadline=deadline
+            IM_SESSION_REPORT,
+            body,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            priority=priority,
+            max_age=max_age,
         )

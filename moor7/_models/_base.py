@@ -22,10 +22,13 @@ from moor7._reprs import tolerant_repr
 
 __all__ = [
     "CHINA_STANDARD_TIME",
+    "NOT_FROM_DATA",
     "ActionResult",
     "ResultList",
     "UnlistedInt",
     "UnlistedStr",
+    "age_field",
+    "from_cache_field",
     "printed_by_name",
     "raw_field",
     "request_id_field",
@@ -89,6 +92,32 @@ def request_id_field() -> Any:
     return attrs.field(default=None, eq=False, kw_only=True)
 
 
+#: The metadata key of a result's fields that the client sets and the converter never
+#: reads from ``data`` (a field named ``age`` in a caller's own model is still read).
+NOT_FROM_DATA = "moor7_not_from_data"
+
+
+def from_cache_field() -> Any:
+    """Whether a result was served from the client's recent answers (``max_age=``).
+
+    Set by the client, never read from ``data``; left out of equality, hashing and
+    ``repr()``: the same answer is the same result wherever it came from.
+    """
+    return attrs.field(
+        default=False, eq=False, repr=False, kw_only=True, metadata={NOT_FROM_DATA: True}
+    )
+
+
+def age_field() -> Any:
+    """Seconds since a result's answer arrived from the gateway (``0.0`` when fresh).
+
+    Set by the client, never read from ``data``; out of equality, hashing and ``repr()``.
+    """
+    return attrs.field(
+        default=0.0, eq=False, repr=False, kw_only=True, metadata={NOT_FROM_DATA: True}
+    )
+
+
 class ResultList(list[T]):
     """A result that is a list: a plain ``list``, plus what every result carries.
 
@@ -96,10 +125,18 @@ class ResultList(list[T]):
         request_id: The gateway's ``requestInfo.requestId`` for the call that returned
             it: quote it to 7moor support.
         raw: The ``data`` list as the gateway sent it.
+        from_cache: Whether it was served from the client's recent answers
+            (``max_age=``) instead of a call of the quota.
+        age: Seconds since its answer arrived from the gateway: ``0.0`` for an answer
+            that came for this call (or for an identical call it shared).
     """
 
     request_id: str | None
     raw: list[Any]
+    # Class-level defaults: set on an instance only when it comes from the cache, so a
+    # fresh result costs nothing more.
+    from_cache: bool = False
+    age: float = 0.0
 
     def __init__(
         self,
@@ -125,8 +162,13 @@ class ActionResult:
         raw: The envelope's ``data`` as the gateway sent it: a string such as
             ``"座席上线成功"`` (agent online), or ``None`` when it sent none (creating a
             dial-out task).
+        from_cache: Whether it was served from the client's recent answers
+            (``max_age=``, queries only): always ``False`` for an action's answer.
+        age: Seconds since its answer arrived from the gateway (``0.0`` when fresh).
     """
 
     message: str | None = None
     request_id: str | None = request_id_field()
     raw: Any = attrs.field(default=None, repr=False, eq=False, kw_only=True)
+    from_cache: bool = from_cache_field()
+    age: float = age_field()

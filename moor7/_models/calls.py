@@ -11,7 +11,7 @@ import attrs
 
 from moor7._reprs import tolerant_repr
 
-from ._base import printed_by_name, raw_field, request_id_field
+from ._base import age_field, from_cache_field, printed_by_name, raw_field, request_id_field
 
 __all__ = ["WIRE_NAMES", "ListenResult", "LoginType", "OnlineStatus"]
 
@@ -53,6 +53,9 @@ class ListenResult:
         end_time: When it answered (China Standard Time).
         request_id: The gateway's ``requestInfo.requestId`` for the call.
         raw: The ``data`` object as the gateway sent it.
+        from_cache: Whether it was served from the client's recent answers
+            (``max_age=``, queries only): always ``False`` for an action's answer.
+        age: Seconds since its answer arrived from the gateway (``0.0`` when fresh).
     """
 
     media_server: str | None = None
@@ -63,6 +66,8 @@ class ListenResult:
     end_time: datetime | None = None
     request_id: str | None = request_id_field()
     raw: Mapping[str, Any] = raw_field()
+    from_cache: bool = from_cache_field()
+    age: float = age_field()
 
 
 # Wire names that are not the plain camelCase of the field; a tuple is a path into

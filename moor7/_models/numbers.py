@@ -23,6 +23,8 @@ from ._base import (
     ResultList,
     UnlistedInt,
     UnlistedStr,
+    age_field,
+    from_cache_field,
     printed_by_name,
     raw_field,
     request_id_field,
@@ -228,6 +230,10 @@ class NumberPool:
         request_id: The gateway's ``requestInfo.requestId`` for the call that returned
             this pool: quote it to 7moor support.
         raw: The ``data`` object as the gateway sent it.
+        from_cache: Whether it was served from the client's recent answers
+            (``max_age=``) instead of a call of the quota.
+        age: Seconds since its answer arrived from the gateway: ``0.0`` for an answer
+            that came for this call (or for an identical call it shared).
     """
 
     display_numbers: list[PhoneNumber] = attrs.field(factory=list)
@@ -235,6 +241,8 @@ class NumberPool:
     sip_numbers: list[SipNumber] = attrs.field(factory=list)
     request_id: str | None = request_id_field()
     raw: Mapping[str, Any] = raw_field()
+    from_cache: bool = from_cache_field()
+    age: float = age_field()
 
 
 @tolerant_repr

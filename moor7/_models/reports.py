@@ -10,7 +10,14 @@ import attrs
 
 from moor7._reprs import tolerant_repr
 
-from ._base import ResultList, printed_by_name, raw_field, request_id_field
+from ._base import (
+    ResultList,
+    age_field,
+    from_cache_field,
+    printed_by_name,
+    raw_field,
+    request_id_field,
+)
 
 __all__ = [
     "WIRE_NAMES",
@@ -94,11 +101,17 @@ class ImSessionReport:
         columns: The report's columns (``header``), in the gateway's order.
         request_id: The gateway's ``requestInfo.requestId`` for the call.
         raw: The ``data`` object as the gateway sent it.
+        from_cache: Whether it was served from the client's recent answers
+            (``max_age=``) instead of a call of the quota.
+        age: Seconds since its answer arrived from the gateway: ``0.0`` for an answer
+            that came for this call (or for an identical call it shared).
     """
 
     columns: list[ReportColumn] = attrs.field(factory=list)
     request_id: str | None = request_id_field()
     raw: Mapping[str, Any] = raw_field()
+    from_cache: bool = from_cache_field()
+    age: float = age_field()
 
 
 # Wire names that are not the plain camelCase of the field.

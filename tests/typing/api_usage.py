@@ -43,6 +43,24 @@ async def async_usage(session: aiohttp.ClientSession) -> None:
         print(sips, request_id, ability, created, group_id, groups_request_id, data)
 
 
+async def priorities_and_shared_answers() -> None:
+    async with moor7.AsyncClient(priority="batch", max_age=30, share_answers=True) as client:
+        pool = await client.get_number_pool(priority="interactive", max_age=None)
+        from_cache: bool = pool.from_cache
+        age: float = pool.age
+        groups = await client.list_display_number_groups(priority=moor7.Priority.BATCH, max_age=5)
+        assert_type(groups.from_cache, bool)
+        async for agent in client.list_agents(priority="batch", max_age=60.0):
+            print(agent.agent_number)
+        await client.agent_online("2000", login_type="PSTN", priority="interactive")
+        members = await client.request(
+            "/openapi/v1/call/query/agent", {"page": 1}, priority="batch", max_age=10
+        )
+        print(from_cache, age, members)
+    with moor7.Client(priority=moor7.Priority.INTERACTIVE, max_age=30.0) as blocking:
+        assert_type(blocking.get_number_pool(max_age=30).age, float)
+
+
 def sync_usage() -> None:
     with moor7.Client("2000103", "secret", limiter=moor7.LocalLimiter(5, 60.0)) as client:
         pool: moor7.NumberPool = client.get_number_pool()

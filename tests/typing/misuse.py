@@ -32,6 +32,13 @@ async def enum_arguments(client: moor7.AsyncClient, login: str) -> None:
     await client.get_im_session_report(start=START, end=END, dimension="hours")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     await client.request("/openapi/v1/x", kind="querry")  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
     await client.list_sip_numbers(register_statuses=[2])  # type: ignore[list-item]  # pyright: ignore[reportArgumentType]
+    await client.get_number_pool(priority="urgent")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    await client.request("/openapi/v1/x", priority="later")  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
+
+
+async def no_max_age_for_an_action(client: moor7.AsyncClient) -> None:
+    # An action's answer is never kept: its methods take no max_age at all.
+    await client.agent_online("2000", login_type="PSTN", max_age=30)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 
 
 async def a_str_where_a_collection_is_meant(client: moor7.AsyncClient) -> None:
