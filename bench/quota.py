@@ -659,7 +659,124 @@ def answers_table(rows: list[dict[str, Any]], cost: dict[str, Any] | None) -> st
     return "\n".join(lines)
 
 
-SCENARIOS = ("kept", "restarts", "available", "answers")
+# -- priorities: an action behind a queued batch -----------------------------------------
+
+PRIORITY_WORKER = textwrap.dedent(
+    """
+    import asyncio, sys
+    import moor7
+
+    url, prefix, base_url = sys.argv[1], sys.argv[2], sys.argv[3]
+    max_calls, period, reserve = int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+    calls = int(sys.argv[7])
+
+    async def main():
+        limiter = moor7.RedisLimiter(
+            url, max_calls=max_calls, period=period, reserve=reserve, key_prefix=prefix
+        )
+        try:
+            # Each query is a call of its own (identical ones would be shared).
+            async with moor7.AsyncClient(
+                "2000103", "HWHp9xFVlbboxIU2S6DHA7sf9sGzt3",
+                base_url=base_url, limiter=limiter, max_retries=0, share_answers=False,
+            ) as client:
+                await asyncio.gather(*(
+                    client.request("/openapi/v1/call/query/group", kind="query",
+                                   priority="batch")
+                    for _ in range(calls)
+                ))
+        finally:
+            await limiter.aclose()
+
+    asyncio.run(main())
+    """
+)
+
+
+async def action_behind_a_batch(args: argparse.Namespace, redis_url: str | None) -> dict[str, Any]:
+    """A batch of queries (paging, a report export) saturates the account, ``reserve``
+    slots kept for interactive calls; one action arrives in the middle. In one process
+    (LocalLimiter), or with the batch in another process (RedisLimiter, redis_url)."""
+    max_calls, period, reserve = args.max_calls, args.period, args.reserve
+    allowed = max_calls - reserve
+    batch_calls = allowed * (args.periods + 1)
+    key_prefix = prefix()
+
+    def limiter() -> moor7.LocalLimiter | moor7.RedisLimiter:
+        if redis_url is None:
+            return shared_local
+        return moor7.RedisLimiter(
+            redis_url, max_calls=max_calls, period=period, reserve=reserve, key_prefix=key_prefix
+        )
+
+    shared_local = moor7.LocalLimiter(max_calls, period, reserve=reserve)
+    async with FakeGateway(quota=max_calls, quota_period=period) as gateway:
+        quota = limiter()
+        # share_answers=False: each batch query is a call of its own, as pages would be.
+        async with moor7.AsyncClient(
+            DEMO_APPKEY,
+            DEMO_SECRET_KEY,
+            base_url=gateway.url,
+            limiter=quota,
+            max_retries=0,
+            share_answers=False,
+        ) as client:
+            if redis_url is None:
+                batch = [
+                    asyncio.ensure_future(client.request(GROUPS, kind="query", priority="batch"))
+                    for _ in range(batch_calls)
+                ]
+            else:
+                settings = [str(max_calls), str(period), str(reserve), str(batch_calls)]
+                worker = subprocess.Popen(  # noqa: S603, ASYNC220 - our own interpreter
+                    [
+                        *(sys.executable, "-c", PRIORITY_WORKER),
+                        *(redis_url, key_prefix, gateway.url, *settings),
+                    ]
+                )
+            await asyncio.sleep(period * (args.periods + 1) / 2)  # the batch saturates
+            asked = time.monotonic()
+            await client.agent_online("2000", login_type="PSTN")
+            waited = time.monotonic() - asked
+            if redis_url is None:
+                await asyncio.gather(*batch)
+            else:
+                status = await asyncio.to_thread(worker.wait)
+                if status:
+                    raise RuntimeError(f"the batch worker failed with {status}")
+        if isinstance(quota, moor7.RedisLimiter):
+            await quota.aclose()
+    batch_times = [c.received_at for c in gateway.calls if c.path.endswith("/query/group")]
+    where = "one process" if redis_url is None else "batch in another process, on Redis"
+    return {
+        "scenario": f"{batch_calls} batch queries queued, then one action ({where})",
+        "action_wait_s": waited,
+        "slot_interval_s": period / max_calls,
+        "batch_utilisation": utilisation(batch_times, allowed, period),
+        "rejected": rejected(gateway),
+        "max_in_window": gateway.max_calls_in_window(DEMO_APPKEY, period),
+    }
+
+
+def priorities_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    lines = [
+        f"Priorities: {args.reserve} of {args.max_calls} slots reserved for interactive calls.",
+        "",
+        "| scenario | the action waited (target ≤ one slot interval) | slot interval "
+        f"| batch's use of its {args.max_calls - args.reserve} slots (target ≥ 95%) "
+        "| rejected | max in any window |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['scenario']} | {row['action_wait_s'] * 1000:.0f} ms "
+            f"| {row['slot_interval_s'] * 1000:.0f} ms | {row['batch_utilisation']:.1%} "
+            f"| {row['rejected']} | {row['max_in_window']} |"
+        )
+    return "\n".join(lines)
+
+
+SCENARIOS = ("kept", "restarts", "available", "answers", "priorities")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -669,6 +786,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--periods", type=int, default=4, help="saturated periods to run")
     parser.add_argument(
         "--timeout", type=float, default=1.0, help="each attempt's timeout (the lease it gives)"
+    )
+    parser.add_argument(
+        "--reserve", type=int, default=5, help="slots kept for interactive calls (priorities)"
     )
     parser.add_argument("--redis-url", help="for the kept rows; default: a throwaway server")
     parser.add_argument(
@@ -682,6 +802,7 @@ def main(argv: list[str] | None = None) -> int:
 
     kept: list[dict[str, Any]] = []
     available: list[dict[str, Any]] = []
+    priorities: list[dict[str, Any]] = []
     if "kept" in only:
         kept.append(
             asyncio.run(
@@ -728,13 +849,19 @@ def main(argv: list[str] | None = None) -> int:
         answers.append(asyncio.run(identical_calls_at_once(args)))
         answers.append(asyncio.run(page_views(args)))
         cost = asyncio.run(lone_call_cost())
+    if "priorities" in only:
+        priorities.append(asyncio.run(action_behind_a_batch(args, None)))
+        with RedisProcess() as server:
+            priorities.append(asyncio.run(action_behind_a_batch(args, server.url)))
     if args.json:
-        print(
-            json.dumps(
-                {"kept": kept, "available": available, "answers": answers, "answer_cost": cost},
-                indent=2,
-            )
-        )
+        report = {
+            "kept": kept,
+            "available": available,
+            "answers": answers,
+            "answer_cost": cost,
+            "priorities": priorities,
+        }
+        print(json.dumps(report, indent=2))
     else:
         if kept:
             print(kept_table(kept, args.max_calls, args.period))
@@ -745,6 +872,9 @@ def main(argv: list[str] | None = None) -> int:
             if kept or available:
                 print()
             print(answers_table(answers, cost))
+        if priorities:
+            print()
+            print(priorities_table(priorities, args))
     return 0
 
 

@@ -347,20 +347,40 @@ def next_pause(
 
 
 class _Window:
-    """One account's state: finished grants (ascending times), calls in flight, queue."""
+    """One account's state: finished grants (ascending times), calls in flight, queue;
+    and the batch calls among them (the reserve bounds what those hold)."""
 
-    __slots__ = ("finished", "in_flight", "paused_until", "waiters")
+    __slots__ = (
+        "batch_finished",
+        "batch_in_flight",
+        "finished",
+        "in_flight",
+        "paused_until",
+        "waiters",
+    )
 
     def __init__(self) -> None:
         self.finished: deque[float] = deque()
         # Calls in flight, per event loop: a blocked loop's calls cannot finish.
         self.in_flight: dict[asyncio.AbstractEventLoop, int] = {}
+        self.batch_finished: deque[float] = deque()
+        self.batch_in_flight = 0
         self.waiters: deque[_Waiter] = deque()
         self.paused_until = -math.inf
 
     def prune(self, horizon: float) -> None:
         while self.finished and self.finished[0] <= horizon:
             self.finished.popleft()
+        while self.batch_finished and self.batch_finished[0] <= horizon:
+            self.batch_finished.popleft()
+
+    @property
+    def used(self) -> int:
+        return len(self.finished) + sum(self.in_flight.values())
+
+    @property
+    def batch_used(self) -> int:
+        return len(self.batch_finished) + self.batch_in_flight
 
     @property
     def in_flight_count(self) -> int:
@@ -433,7 +453,7 @@ class _LocalSlot:
 
     async def __aexit__(self, *exc_info: object) -> None:
         assert self._loop is not None
-        self._limiter._release(self._account, self._loop)
+        self._limiter._release(self._account, self._loop, self._interactive)
 
 
 _ALL_LOCAL_LIMITERS: weakref.WeakSet[LocalLimiter] = weakref.WeakSet()
@@ -527,22 +547,25 @@ class LocalLimiter:
             # The slot this call would take: after the waiters ahead of it.
             return self._wait_for(window, now, window.ahead_of(interactive), interactive)
 
-    def _limit(self, interactive: bool) -> int:
-        """How many slots a call of this priority may find held and still take one."""
-        return self.max_calls if interactive else self.max_calls - self.reserve
-
     def _wait_for(self, window: _Window, now: float, ahead: int, interactive: bool) -> float:
         """Seconds until a call behind *ahead* waiters could take a slot (lock held)."""
         paused = max(0.0, window.paused_until - now)
-        used = len(window.finished) + window.in_flight_count
-        needed = used + ahead - self._limit(interactive)
+        wait = self._wait_in(window.finished, window.used + ahead - self.max_calls, now)
+        if not interactive:
+            # Its own kind counts too: at most max_calls - reserve batch slots held.
+            batch_ahead = ahead - window.ahead_of(interactive=True)
+            needed = window.batch_used + batch_ahead - (self.max_calls - self.reserve)
+            wait = max(wait, self._wait_in(window.batch_finished, needed, now))
+        return max(paused, wait)
+
+    def _wait_in(self, finished: deque[float], needed: int, now: float) -> float:
+        """Seconds until the finished slot number *needed* (0: the earliest) frees, 0
+        if none needs to; one held in flight frees no sooner than a period from now."""
         if needed < 0:
-            return paused
-        if needed < len(window.finished):
-            return max(paused, window.finished[needed] + self.period - now)
-        # It needs a slot held by a call still in flight: a whole period after that
-        # call finishes, which is not before a period from now.
-        return max(paused, self.period)
+            return 0.0
+        if needed < len(finished):
+            return finished[needed] + self.period - now
+        return self.period
 
     def usage(self, account: str) -> QuotaUsage:
         """How *account*'s window stands now, in this process."""
@@ -560,7 +583,7 @@ class LocalLimiter:
                 )
             now = self._clock()
             window.prune(now - self.period)
-            used = len(window.finished) + window.in_flight_count
+            used = window.used
             paused = max(0.0, window.paused_until - now)
             interactive = window.ahead_of(interactive=True)
             full = used >= self.max_calls
@@ -650,14 +673,26 @@ class LocalLimiter:
                 return False  # others are ahead of it
             now = self._clock()
             window.prune(now - self.period)
-            used = len(window.finished) + window.in_flight_count
-            if used >= self._limit(interactive) or now < window.paused_until:
+            if not self._has_room(window, interactive) or now < window.paused_until:
                 return False
-            window.in_flight[loop] = window.in_flight.get(loop, 0) + 1
+            self._take(window, loop, interactive)
             return True
 
+    def _has_room(self, window: _Window, interactive: bool) -> bool:
+        """Whether a call of this priority may take a slot now (the pause aside): every
+        call counts towards max_calls, batch calls towards max_calls - reserve too."""
+        if window.used >= self.max_calls:
+            return False
+        return interactive or window.batch_used < self.max_calls - self.reserve
+
+    @staticmethod
+    def _take(window: _Window, loop: asyncio.AbstractEventLoop, interactive: bool) -> None:
+        window.in_flight[loop] = window.in_flight.get(loop, 0) + 1
+        if not interactive:
+            window.batch_in_flight += 1
+
     @contextlib.contextmanager
-    def _count_granted_elsewhere(self, account: str) -> Iterator[None]:
+    def _count_granted_elsewhere(self, account: str, interactive: bool = True) -> Iterator[None]:
         """Hold a slot for a call another limiter granted, without waiting.
 
         RedisLimiter counts its grants here too, so that when it falls back to this
@@ -665,12 +700,11 @@ class LocalLimiter:
         """
         loop = asyncio.get_running_loop()
         with self._lock:
-            window = self._window(account)
-            window.in_flight[loop] = window.in_flight.get(loop, 0) + 1
+            self._take(self._window(account), loop, interactive)
         try:
             yield
         finally:
-            self._release(account, loop)
+            self._release(account, loop, interactive)
 
     async def pause(self, account: str, seconds: float | None = None) -> None:
         """Hold *account*'s next calls for *seconds*, after an over-quota answer.
@@ -703,7 +737,6 @@ class LocalLimiter:
         interactive: bool = True,
     ) -> float:
         start = self._clock()
-        limit = self._limit(interactive)
         waiter: _Waiter | None = None
         noticed = False
         while True:
@@ -718,9 +751,8 @@ class LocalLimiter:
                     # A newcomer goes first if nobody waits, or if only batch calls do
                     # and it is interactive.
                     at_head = head is None or (interactive and not head.interactive)
-                used = len(window.finished) + window.in_flight_count
-                if at_head and used < limit and now >= window.paused_until:
-                    window.in_flight[loop] = window.in_flight.get(loop, 0) + 1
+                if at_head and self._has_room(window, interactive) and now >= window.paused_until:
+                    self._take(window, loop, interactive)
                     if waiter is not None:
                         window.waiters.remove(waiter)
                     # The next in line may be able to go too, or must learn its wait.
@@ -749,14 +781,15 @@ class LocalLimiter:
                     waiter = _Waiter(interactive)
                     window.waiters.append(waiter)
                 waiter.event.clear()
-                delay = self._delay(window, now, limit) if at_head else None
+                delay = self._delay(window, now, interactive) if at_head else None
                 paused = now < window.paused_until
+                full = window.used >= self.max_calls
             if not noticed and delay is not None and delay >= NOTICE_WAIT:
                 # Once per call, as it becomes the head of the queue (a pause was logged
                 # at WARNING when it began).
                 noticed = True
                 if not paused:
-                    reason = "quota" if used >= self.max_calls else "reserved"
+                    reason = "quota" if full else "reserved"
                     log_wait(account, delay, reason, warn=False)
             # Only the head sleeps on a deadline; the others wait for their turn, and a
             # head whose slots are all in flight waits for one to finish.
@@ -770,17 +803,22 @@ class LocalLimiter:
                 if timer is not None:
                     timer.cancel()
 
-    def _delay(self, window: _Window, now: float, limit: int) -> float | None:
-        """Seconds until the head (allowed *limit* held slots) could take one; ``None``
-        when it needs a slot held in flight (its release wakes the head)."""
+    def _delay(self, window: _Window, now: float, interactive: bool) -> float | None:
+        """Seconds until the head could take a slot; ``None`` when it needs a slot
+        held in flight (its release wakes the head)."""
         paused = max(0.0, window.paused_until - now)
-        used = len(window.finished) + window.in_flight_count
-        if used < limit:
-            return paused
-        needed = used - limit  # finished slots that must free first, earliest first
-        if needed < len(window.finished):
-            return max(paused, window.finished[needed] + self.period - now)
-        return None
+        waits = [(window.finished, window.used - self.max_calls)]
+        if not interactive:
+            cap = self.max_calls - self.reserve
+            waits.append((window.batch_finished, window.batch_used - cap))
+        delay = paused
+        for finished, needed in waits:
+            if needed < 0:
+                continue
+            if needed >= len(finished):
+                return None
+            delay = max(delay, finished[needed] + self.period - now)
+        return delay
 
     def _leave_queue(self, account: str, waiter: _Waiter) -> None:
         with self._lock:
@@ -791,7 +829,9 @@ class LocalLimiter:
                 window.waiters.remove(waiter)
             window.wake_head(self._blocked)
 
-    def _release(self, account: str, loop: asyncio.AbstractEventLoop) -> None:
+    def _release(
+        self, account: str, loop: asyncio.AbstractEventLoop, interactive: bool = True
+    ) -> None:
         with self._lock:
             window = self._windows.get(account)
             if window is None:  # pragma: no cover - only after a fork reset mid-call
@@ -801,7 +841,11 @@ class LocalLimiter:
                 window.in_flight.pop(loop, None)
             else:
                 window.in_flight[loop] = count - 1
-            window.finished.append(self._clock())
+            finished = self._clock()
+            window.finished.append(finished)
+            if not interactive:
+                window.batch_in_flight -= 1
+                window.batch_finished.append(finished)
             window.wake_head(self._blocked)
             self._grants_since_sweep += 1
             if self._grants_since_sweep >= 1024:
@@ -832,6 +876,8 @@ class LocalLimiter:
             window.waiters.clear()
             window.finished.extend([now] * window.in_flight_count)
             window.in_flight.clear()
+            window.batch_finished.extend([now] * window.batch_in_flight)
+            window.batch_in_flight = 0
 
 
 def _reset_after_fork() -> None:

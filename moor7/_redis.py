@@ -488,7 +488,9 @@ class RedisLimiter:
         """
         code = _PRIORITY_CODES[Priority(priority)]
         lease = self._lease_for(timeout)
-        member = f"{time.time():.6f}:{secrets.token_hex(8)}"
+        # A batch call's member says so ('b:'): batch calls hold max_calls - reserve
+        # slots at most, in every process (see _redis_scripts).
+        member = f"{'b:' if code == 'b' else ''}{time.time():.6f}:{secrets.token_hex(8)}"
         started = time.monotonic()
         state = self._loop_state()
         failure: _Unavailable | None = None
@@ -514,7 +516,7 @@ class RedisLimiter:
         grant = self._log_grant(account, member, epoch, lease)
         try:
             # The fallback counts every grant too, so that it starts from them.
-            with self._fallback._count_granted_elsewhere(account):
+            with self._fallback._count_granted_elsewhere(account, code == "i"):
                 yield
         finally:
             grant.finished = time.monotonic()
@@ -623,17 +625,24 @@ class RedisLimiter:
     def _wait_behind(self, window: _Snapshot, priority: str, ahead: int) -> tuple[float, str]:
         """Seconds until a call of *priority* behind *ahead* calls of this process could
         take a slot, and why (see WAIT_REASONS)."""
-        limit = window.cap
-        if priority == "b":
-            # Interactive calls waiting in any process go first, and the reserve is theirs.
-            ahead += window.waiting[Priority.INTERACTIVE]
-            limit -= self.reserve
-        index = window.used + ahead - limit
-        wait, orphan = window.wait_for(index, self.period)
+        interactive_ahead = window.waiting[Priority.INTERACTIVE] if priority == "b" else 0
+        # Interactive calls waiting in any process go first.
+        wait, orphan = window.wait_for(
+            window.used + ahead + interactive_ahead - window.cap, self.period
+        )
         why = window.reason(orphan, wait)
-        if priority == "b" and index >= 0 and window.used < window.cap and why == "quota":
-            why = "reserved"
-        return max(window.paused, wait), why
+        if priority == "b":
+            # And batch calls hold max_calls - reserve slots at most.
+            needed = window.batch_used + ahead - (window.cap - self.reserve)
+            if needed >= 0:
+                own = (
+                    window.batch_frees[needed] if needed < len(window.batch_frees) else self.period
+                )
+                if own > wait:
+                    wait, why = own, "reserved"
+        return max(window.paused, wait), (
+            "pause" if window.paused > 0 and window.paused >= wait else why
+        )
 
     def _in_background(
         self, state: LoopState, script: str, keys: list[str], args: list[Any]
@@ -982,7 +991,8 @@ class _Snapshot:
     """The USAGE script's answer, read."""
 
     def __init__(self, raw: list[Any], max_calls: int) -> None:
-        done, flight, orphans, paused_us, left_us, wait_i, wait_b, cap, frees = raw
+        done, flight, orphans, paused_us, left_us, wait_i, wait_b, cap, frees = raw[:9]
+        batch_held, batch_frees = raw[9:11]
         self.used = int(done) + int(flight)
         self.in_flight = int(flight)
         self.orphans = int(orphans)
@@ -992,6 +1002,9 @@ class _Snapshot:
         self.waiting = {Priority.INTERACTIVE: int(wait_i), Priority.BATCH: int(wait_b)}
         # When each held slot frees (earliest first), and whether it is an orphan's.
         self.frees = [(int(_text(f).rstrip("o")) / 1e6, _text(f).endswith("o")) for f in frees]
+        self.batch_used = int(batch_held)
+        # When each done batch slot frees, earliest first.
+        self.batch_frees = [int(_text(f)) / 1e6 for f in batch_frees]
 
     def reason(self, orphan: bool, wait: float | None = None) -> str:
         """Why a call would wait (see WAIT_REASONS): what ends last of a pause and the

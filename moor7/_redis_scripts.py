@@ -197,6 +197,21 @@ local function keep()
   redis.call('PEXPIREAT', epoch, at + {EPOCH_LIFE_MS})
 end
 
+-- The slots batch calls hold (their members start 'b:'): how many, and when the done
+-- ones free, earliest first.
+local function batch_slots()
+  local frees = {}
+  local d = redis.call('ZRANGE', done, 0, -1, 'WITHSCORES')
+  for i = 1, #d, 2 do
+    if string.sub(d[i], 1, 2) == 'b:' then frees[#frees + 1] = tonumber(d[i + 1]) end
+  end
+  local held = #frees
+  for _, m in ipairs(redis.call('ZRANGE', flight, 0, -1)) do
+    if string.sub(m, 1, 2) == 'b:' then held = held + 1 end
+  end
+  return held, frees
+end
+
 -- The registry of waiting queues lives until its last registration expires.
 local function keep_waiters()
   local w = redis.call('ZRANGE', waiters, -1, -1, 'WITHSCORES')
@@ -247,17 +262,19 @@ if paused <= 0 and pending > now then return wait(pending - now, 'new') end
 local live = redis.call('ZCARD', done) + redis.call('ZCARD', flight)
 local cap = max_calls
 if recovering then cap = seeded end
-local limit, ahead = cap, 0
+local ahead, batch_held, batch_frees = 0, 0, {}
 if priority == 'b' then
-  limit = cap - reserve
-  -- Interactive calls waiting in any process take the next slots first.
+  -- Interactive calls waiting in any process take the next slots first, and batch
+  -- calls hold max_calls - reserve slots at most, whatever interactive ones hold.
   for _, q in ipairs(redis.call('ZRANGE', waiters, 0, -1)) do
     if string.sub(q, 1, 2) == 'i:' then
       ahead = ahead + tonumber(redis.call('HGET', waiting, q) or '1')
     end
   end
+  batch_held, batch_frees = batch_slots()
 end
-if live + ahead < limit and paused <= 0 then
+local room = live + ahead < cap and (priority ~= 'b' or batch_held < cap - reserve)
+if room and paused <= 0 then
   redis.call('ZADD', flight, n(now + lease), member)
   if queued > 1 then
     -- The rest of the queue still waits: its next head polls at once.
@@ -272,7 +289,7 @@ end
 
 -- The slots that must free before this call's: the earliest of them, in order. One
 -- held in flight frees no sooner than a period from now (then it is polled again).
-local k = live + ahead - limit
+local k = live + ahead - cap
 local us, why = 0, 'quota'
 if k >= 0 then
   us = period
@@ -284,9 +301,14 @@ if k >= 0 then
   if recovering then
     why = 'recovery'
     if left < us then us = left end
-  elseif priority == 'b' and live < cap then
-    why = 'reserved'
   end
+end
+local kb = batch_held - (cap - reserve)
+if priority == 'b' and kb >= 0 then
+  -- A batch slot of its own must free too.
+  local ub = period
+  if batch_frees[kb + 1] and batch_frees[kb + 1] - now < ub then ub = batch_frees[kb + 1] - now end
+  if ub > us then us, why = ub, 'reserved' end
 end
 -- Paused after an over-quota answer: whichever ends last.
 if paused >= us then us, why = paused, 'pause' end
@@ -380,7 +402,8 @@ return 1
 # ARGV[7] is 'r': the prelude makes no epoch. Returns {done, in flight, orphans,
 # us of pause left, us of recovery left, interactive waiting, batch waiting, the
 # recovery's cap (-1: none), us until each held slot frees (the done ones, earliest
-# first; 'o' after an orphan's)}.
+# first; 'o' after an orphan's), the slots batch calls hold, us until each of their done
+# ones frees}.
 USAGE = (
     _PRELUDE
     + """
@@ -401,11 +424,18 @@ for i = 1, #d, 2 do
 end
 local recovery_cap = -1
 if recovering then recovery_cap = seeded end
+local batch_held, batch_done = batch_slots()
+local batch_frees = {}
+for i, at in ipairs(batch_done) do
+  if i > max_calls then break end
+  batch_frees[#batch_frees + 1] = n(at - now)
+end
 -- The prelude may have turned calls into orphans: they expire as every write's do.
 keep()
 return {
   redis.call('ZCARD', done), redis.call('ZCARD', flight), redis.call('ZCARD', orphans),
-  n(math.max(0, paused)), n(left), counts['i'], counts['b'], recovery_cap, frees
+  n(math.max(0, paused)), n(left), counts['i'], counts['b'], recovery_cap, frees,
+  batch_held, batch_frees
 }
 """
 )

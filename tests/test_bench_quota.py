@@ -64,3 +64,20 @@ def test_shared_answers_keep_their_promises() -> None:
     cost = document["answer_cost"]
     assert cost["shared_us"] > 0
     assert cost["unshared_us"] > 0
+
+
+def test_the_priorities_scenarios_keep_the_quota() -> None:
+    arguments = ["--max-calls", "8", "--period", "0.8", "--periods", "2", "--reserve", "2"]
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(BENCH), *arguments, "--only", "priorities", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)["priorities"]
+    assert len(rows) == 2  # one process; the batch in another process, on Redis
+    for row in rows:
+        assert row["rejected"] == 0
+        assert row["max_in_window"] <= 8

@@ -421,3 +421,14 @@ class TestPriorities:
         with pytest.raises(moor7.ConfigurationError, match="priority"):
             async with limiter.acquire("a", priority="urgent"):  # type: ignore[arg-type]
                 pass
+
+    async def test_interactive_calls_do_not_shrink_the_batch_s_share(self) -> None:
+        """The reserve bounds what batch calls hold (max_calls - reserve of their own);
+        an interactive call takes a reserved slot, not one of the batch's."""
+        limiter = moor7.LocalLimiter(4, 5.0, reserve=1)
+        async with limiter.acquire("a", priority="interactive"):
+            for _ in range(3):  # the batch's three, all at once, beside the action's one
+                async with limiter.acquire("a", priority="batch", deadline=time.monotonic() + 0.5):
+                    pass
+        usage = limiter.usage("a")
+        assert (usage.used, usage.free) == (4, 0)

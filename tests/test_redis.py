@@ -322,7 +322,11 @@ class TestPriorities:
         batch = [
             asyncio.ensure_future(call(batch_process, f"batch-{i}", "batch")) for i in range(5)
         ]
-        await asyncio.sleep(0.1)  # two went; the rest wait for the period
+        for _ in range(500):  # two went (after the new window's grace); the rest wait
+            if len(order) == 2:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # and the third waits in Redis, registered
         action = asyncio.ensure_future(call(action_process, "action", "interactive"))
         await asyncio.wait_for(asyncio.gather(action, *batch), 10)
         assert order[:2] == ["batch-0", "batch-1"]
@@ -352,3 +356,29 @@ class TestPriorities:
         assert (usage.used, usage.max_calls, usage.reserve, usage.blocked_by) == (0, 3, 1, None)
         assert limiter.expected_wait("a") == 0.0
         limiter.close()
+
+    async def test_interactive_calls_do_not_shrink_the_batch_s_share(
+        self, make_limiter: MakeLimiter
+    ) -> None:
+        batch_process = make_limiter(max_calls=4, period=5.0, reserve=1)
+        action_process = make_limiter(max_calls=4, period=5.0, reserve=1)
+        async with action_process.acquire("a"):
+            for _ in range(3):
+                async with batch_process.acquire(
+                    "a", priority="batch", deadline=time.monotonic() + 2.0
+                ):
+                    pass
+        assert (await batch_process.ausage("a")).used == 4
+
+    async def test_a_batch_call_the_reserve_holds_back_says_so(
+        self, make_limiter: MakeLimiter
+    ) -> None:
+        limiter = make_limiter(max_calls=4, period=5.0, reserve=1)
+        for _ in range(3):
+            async with limiter.acquire("a", priority="batch"):
+                pass
+        with pytest.raises(moor7.DeadlineExceeded, match="reserved for interactive"):
+            async with limiter.acquire("a", priority="batch", deadline=time.monotonic() + 2.0):
+                pass
+        async with limiter.acquire("a", deadline=time.monotonic() + 2.0):  # interactive
+            pass
