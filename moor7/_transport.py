@@ -18,6 +18,7 @@ its exceptions means what. A transport raises only :mod:`moor7.exceptions` error
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import math
 import os
@@ -309,9 +310,7 @@ class AiohttpTransport:
                 request.url,
                 data=request.body,
                 headers=headers,
-                # ceil_threshold: aiohttp rounds a timeout over 5 s up to a whole second
-                # of the loop's clock, which would let an attempt outlive a deadline.
-                timeout=aiohttp.ClientTimeout(total=timeout, ceil_threshold=math.inf),
+                timeout=_client_timeout(timeout),
                 proxy=self._proxy_for(request.url),
                 allow_redirects=False,
                 # A shared session= may raise on 4xx/5xx by default; the envelope,
@@ -405,6 +404,14 @@ def _unwritten(exc: BaseException) -> bool:
 # What aiohttp's StreamWriter raises (a ConnectionResetError) instead of writing to a
 # transport that is closing; tests/test_keepalive.py pins it against the aiohttp installed.
 _REFUSED_WRITE: Final = "Cannot write to closing transport"
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(total: float | None) -> aiohttp.ClientTimeout:
+    # ceil_threshold: aiohttp rounds a timeout over 5 s up to a whole second of the
+    # loop's clock, which would let an attempt outlive a deadline. One object per
+    # timeout (a deadline cuts attempts to many values: the cache is bounded).
+    return aiohttp.ClientTimeout(total=total, ceil_threshold=math.inf)
 
 
 class _Connector(aiohttp.TCPConnector):
