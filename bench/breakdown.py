@@ -8,10 +8,12 @@ Run from the repository root (``pip install -e '.[bench]'``)::
 It prints four parts, the figures docs/performance.md quotes under "Targets missed"
 and "The garbage collector":
 
-1. a seed-pool call's CPU with no socket (``moor7.testing.MockTransport``), and the
-   parts of it: signing (the raw baseline signs too), the envelope, the models;
+1. a seed-pool call's CPU with no socket (``moor7.testing.MockTransport``), with and
+   without shared answers, and the parts of it: signing (the raw baseline signs too),
+   the envelope, the models;
 2. against ``bench/gateway.py``: aiohttp's own POST and read, moor7's transport doing
-   the same, and whole calls of moor7 and of the raw baseline (rotating rounds);
+   the same, and whole calls of moor7 (with and without shared answers) and of the raw
+   baseline (rotating rounds);
 3. the garbage collector: a 5,000-number call of each side (both pools) at the
    collector's own pace, in blocks of calls with no collection forced (as a process
    polling the pool sees it), and the same calls with the collector paused;
@@ -77,13 +79,14 @@ def seed_cpu(quick: bool) -> list[str]:
     signer = moor7.HmacSigner(DEMO_APPKEY, DEMO_SECRET_KEY)
     request = moor7.OutgoingRequest("POST", "http://x" + NUMBER_POOL_PATH, NUMBER_POOL_PATH, b"")
 
-    async def whole() -> float:
+    async def whole(share_answers: bool = True) -> float:
         async with moor7.AsyncClient(
             DEMO_APPKEY,
             DEMO_SECRET_KEY,
             base_url="http://127.0.0.1:1",
             limiter=moor7.Unlimited(),
             transport=MockTransport(lambda request, headers: answer),
+            share_answers=share_answers,
         ) as client:
             best = float("inf")
             for _ in range(7):
@@ -95,6 +98,8 @@ def seed_cpu(quick: bool) -> list[str]:
 
     parts = {
         "the whole call (MockTransport)": asyncio.run(whole()),
+        # A query runs in a task of its own that identical queries can join: its cost.
+        "the whole call, share_answers=False": asyncio.run(whole(share_answers=False)),
         "signing (HmacSigner.sign)": _best_us(lambda: signer.sign(request), number),
         "the envelope (parse_response)": _best_us(parse, number),
         "the models (Endpoint.decode)": _best_us(lambda: GET_NUMBER_POOL.decode(envelope), number),
@@ -123,7 +128,11 @@ async def transport(gateway: GatewayProcess, quick: bool) -> list[str]:
     """2: aiohttp's POST and read, moor7's transport, whole calls: the seed pool."""
     gateway.serve_pool(0)
     signer = bench_signer(DEMO_APPKEY, DEMO_SECRET_KEY)
-    async with moor7_client(gateway.url) as client, aiohttp.ClientSession() as session:
+    async with (
+        moor7_client(gateway.url) as client,
+        moor7_client(gateway.url, share_answers=False) as unshared,
+        aiohttp.ClientSession() as session,
+    ):
         raw = RawCaller(session, gateway.url, signer)
         request = moor7.OutgoingRequest(
             "POST", gateway.url + NUMBER_POOL_PATH, NUMBER_POOL_PATH, b""
@@ -139,6 +148,7 @@ async def transport(gateway: GatewayProcess, quick: bool) -> list[str]:
                 "moor7's transport.send()": moor7_transport,
                 "raw aiohttp + json.loads": raw.get_number_pool,
                 "moor7's get_number_pool()": client.get_number_pool,
+                "moor7's get_number_pool(), share_answers=False": unshared.get_number_pool,
             },
             rounds=3 if quick else 21,
             calls=20 if quick else 200,

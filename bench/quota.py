@@ -46,6 +46,12 @@ bound the limiter promises, and how many over-quota answers that cost:
 - what sharing costs a query with nothing to share, in-process (a ``MockTransport``):
   µs a call against ``share_answers=False``, each side in turn.
 
+**Priorities** (``--only priorities``): a batch of queries (``priority="batch"``)
+saturates the account, ``--reserve`` slots kept for interactive calls, and halfway
+through one action is asked: in one process (a ``LocalLimiter``), and with the batch in
+another process (``RedisLimiter``). How long the action waited, against one slot
+interval; how much of its ``max_calls - reserve`` slots the batch used.
+
 Usage::
 
     python bench/quota.py                 # starts throwaway redis-servers if on PATH
