@@ -46,11 +46,12 @@ bound the limiter promises, and how many over-quota answers that cost:
 - what sharing costs a query with nothing to share, in-process (a ``MockTransport``):
   µs a call against ``share_answers=False``, each side in turn.
 
-**Priorities** (``--only priorities``): a batch of queries (``priority="batch"``)
-saturates the account, ``--reserve`` slots kept for interactive calls, and halfway
-through one action is asked: in one process (a ``LocalLimiter``), and with the batch in
-another process (``RedisLimiter``). How long the action waited, against one slot
-interval; how much of its ``max_calls - reserve`` slots the batch used.
+**Priorities** (``--only priorities``): ``--batch`` queries (``priority="batch"``, 200)
+are queued and saturate the account, ``--reserve`` slots kept for interactive calls,
+and two and a half periods in one action is asked: in one process (a
+``LocalLimiter``), and with the batch in another process (``RedisLimiter``). How long
+the action waited, against one slot interval; how much of its ``max_calls - reserve``
+slots the batch used.
 
 Usage::
 
@@ -705,7 +706,7 @@ async def action_behind_a_batch(args: argparse.Namespace, redis_url: str | None)
     (LocalLimiter), or with the batch in another process (RedisLimiter, redis_url)."""
     max_calls, period, reserve = args.max_calls, args.period, args.reserve
     allowed = max_calls - reserve
-    batch_calls = allowed * (args.periods + 1)
+    batch_calls = args.batch
     key_prefix = prefix()
 
     def limiter() -> moor7.LocalLimiter | moor7.RedisLimiter:
@@ -740,7 +741,8 @@ async def action_behind_a_batch(args: argparse.Namespace, redis_url: str | None)
                         *(redis_url, key_prefix, gateway.url, *settings),
                     ]
                 )
-            await asyncio.sleep(period * (args.periods + 1) / 2)  # the batch saturates
+            # Two and a half windows in: the batch holds the account, most of it queued.
+            await asyncio.sleep(period * 2.5)
             asked = time.monotonic()
             await client.agent_online("2000", login_type="PSTN")
             waited = time.monotonic() - asked
@@ -795,6 +797,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--reserve", type=int, default=5, help="slots kept for interactive calls (priorities)"
+    )
+    parser.add_argument(
+        "--batch", type=int, default=200, help="batch queries queued before the action"
     )
     parser.add_argument("--redis-url", help="for the kept rows; default: a throwaway server")
     parser.add_argument(

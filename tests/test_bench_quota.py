@@ -67,7 +67,7 @@ def test_shared_answers_keep_their_promises() -> None:
 
 
 def test_the_priorities_scenarios_keep_the_quota() -> None:
-    arguments = ["--max-calls", "8", "--period", "0.8", "--periods", "2", "--reserve", "2"]
+    arguments = ["--max-calls", "8", "--period", "0.8", "--batch", "30", "--reserve", "2"]
     result = subprocess.run(  # noqa: S603 - our own interpreter and script
         [sys.executable, str(BENCH), *arguments, "--only", "priorities", "--json"],
         capture_output=True,
