@@ -206,6 +206,10 @@ def check_appkey(appkey: object) -> str | None:
         return f"appkey must be a non-empty string, got {type(appkey).__name__}"
     if appkey != appkey.strip():
         return f"appkey has spaces or a line break around it: {appkey!r}"
+    if "\r" in appkey or "\n" in appkey or "\0" in appkey:
+        # It is sent as the m7-appkey header, which the client does not check again
+        # for moor7's own signer.
+        return f"appkey has a line break or a NUL character in it: {appkey!r}"
     return None
 
 

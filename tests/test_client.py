@@ -991,3 +991,50 @@ class TestGatewayClock:
             assert [call.status for call in gateway.calls] == [401, 200, 200]
             assert isinstance(c.signer, moor7.HmacSigner)
             assert abs(c.signer.clock_offset - 1000) <= 2
+
+
+class TestOwnSignerHeadersStillChecked:
+    """The sign step trusts moor7's own HmacSigner's headers without checking them for
+    line breaks: only safe while every value in them is of moor7's making. The appkey and
+    an injected nonce are the user's."""
+
+    @pytest.mark.parametrize("appkey", ["2000\r\nX-Injected: 1", "2000\n103", "2000\x00103"])
+    def test_an_appkey_with_a_control_character_inside_is_refused(self, appkey: str) -> None:
+        for make in (moor7.AsyncClient, moor7.Client):
+            with pytest.raises(moor7.ConfigurationError, match="appkey"):
+                make(appkey, DEMO_SECRET_KEY)
+        with pytest.raises(moor7.ConfigurationError, match="appkey"):
+            moor7.HmacSigner(appkey, DEMO_SECRET_KEY)
+
+    async def test_an_injected_nonce_with_a_line_break_is_caught(
+        self, gateway: FakeGateway
+    ) -> None:
+        signer = moor7.HmacSigner(DEMO_APPKEY, DEMO_SECRET_KEY, nonce=lambda: "1\r\nX-Injected: 1")
+        async with make_client(gateway, secret_key=None, signer=signer) as c:
+            with pytest.raises(moor7.ConfigurationError, match="line break"):
+                await c.get_number_pool()
+        assert gateway.calls == []
+
+    async def test_an_appkey_changed_on_the_signer_afterwards_is_caught(
+        self, gateway: FakeGateway
+    ) -> None:
+        signer = moor7.HmacSigner(DEMO_APPKEY, DEMO_SECRET_KEY)
+        async with make_client(gateway, secret_key=None, signer=signer) as c:
+            signer.appkey = DEMO_APPKEY + "\r\nX-Injected: 1"
+            with pytest.raises(moor7.ConfigurationError, match="line break"):
+                await c.get_number_pool()
+        assert gateway.calls == []
+
+    async def test_a_subclass_of_hmac_signer_is_checked(self, gateway: FakeGateway) -> None:
+        class Odd(moor7.HmacSigner):
+            __slots__ = ()
+
+            def sign(self, request: moor7.OutgoingRequest) -> dict[str, str]:
+                return {**super().sign(request), "m7-sign": "abc\r\nX-Injected: 1"}
+
+        async with make_client(
+            gateway, secret_key=None, signer=Odd(DEMO_APPKEY, DEMO_SECRET_KEY)
+        ) as c:
+            with pytest.raises(moor7.ConfigurationError, match="line break"):
+                await c.get_number_pool()
+        assert gateway.calls == []
