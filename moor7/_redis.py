@@ -502,7 +502,8 @@ class RedisLimiter:
             if failure.refused or self.on_unavailable == "raise":
                 self._raise_for(failure)
             self._note_unavailable(failure)
-            async with self._fallback.acquire(account, deadline=deadline):
+            fallback = self._fallback.acquire(account, priority=priority, deadline=deadline)
+            async with fallback:
                 grant = self._log_grant(account, member, None, lease)
                 try:
                     yield

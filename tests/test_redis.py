@@ -207,6 +207,28 @@ class TestFailures:
         # Limited all the same, never unlimited.
         assert_never_over(intervals, 2, 0.3)
 
+    async def test_the_local_fallback_keeps_priorities_and_the_reserve(
+        self, make_limiter: MakeLimiter
+    ) -> None:
+        limiter = make_limiter(
+            url="redis://127.0.0.1:1/0",
+            max_calls=3,
+            period=5.0,
+            reserve=2,
+            on_unavailable="local",
+            socket_connect_timeout=0.2,
+        )
+        async with limiter.acquire("a", priority="batch"):
+            pass
+        # The batch holds its max_calls - reserve = 1 slot: a second batch call waits.
+        with pytest.raises(moor7.DeadlineExceeded, match="slot"):
+            async with limiter.acquire("a", priority="batch", deadline=time.monotonic() + 2.0):
+                pass
+        # The reserve is the interactive calls'.
+        for _ in range(2):
+            async with limiter.acquire("a", deadline=time.monotonic() + 2.0):
+                pass
+
     async def test_client_reports_an_unreachable_limiter(self, make_limiter: MakeLimiter) -> None:
         limiter = make_limiter(url="redis://127.0.0.1:1/0")
         async with (
