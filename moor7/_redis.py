@@ -536,7 +536,6 @@ class RedisLimiter:
         queue = state.queue(account, priority, lambda: f"{self._token}-{next(self._queue_ids)}")
         queue.users += 1
         outages = state.outages
-        granted = False
         noticed = False
         try:
             if deadline is not None and queue.users > 1:
@@ -551,8 +550,9 @@ class RedisLimiter:
                     raise state.last_error.again()
                 while True:
                     vouch = self._synced(account)
+                    queued = queue.users
                     args = self._args(
-                        vouch, lease, "w", member, priority, self.reserve, queue.id, queue.users
+                        vouch, lease, "w", member, priority, self.reserve, queue.id, queued
                     )
                     try:
                         answer, wait_us, epoch, why, left_us = await self._acquire_step(
@@ -564,8 +564,9 @@ class RedisLimiter:
                         raise
                     epoch, why = _text(epoch), _text(why)
                     if int(answer) == 1:
-                        granted = True
-                        queue.registered = queue.users > 1
+                        # Redis keeps the queue registered with the calls that were
+                        # behind this one when it asked, whoever has left since.
+                        queue.registered = queued > 1
                         return epoch
                     if int(answer) == 2:
                         await self._seed(state, account, epoch, lease, why)
@@ -584,9 +585,10 @@ class RedisLimiter:
             queue.users -= 1
             if queue.users == 0 and state.queues.get((account, priority)) is queue:
                 del state.queues[account, priority]
-                if queue.registered and not granted:
-                    # The last waiter left (cancelled, failed): stop counting as waiting
-                    # now, not when the registration expires.
+                if queue.registered:
+                    # The last waiter left (cancelled, failed, or granted while Redis
+                    # counted calls behind it that have left since): stop counting as
+                    # waiting now, not when the registration expires.
                     args = self._args("", self._longest_lease(account), "w", queue.id, priority)
                     self._in_background(state, "withdraw", keys, args)
 

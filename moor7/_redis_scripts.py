@@ -276,8 +276,9 @@ end
 local room = live + ahead < cap and (priority ~= 'b' or batch_held < cap - reserve)
 if room and paused <= 0 then
   redis.call('ZADD', flight, n(now + lease), member)
-  if queued > 1 then
-    -- The rest of the queue still waits: its next head polls at once.
+  if queued > 1 and redis.call('ZSCORE', waiters, registered) then
+    -- The rest of the queue still waits: its next head polls at once. (Not registered,
+    -- it registers if it must wait: a count without a registration would never expire.)
     redis.call('HSET', waiting, registered, queued - 1)
   else
     redis.call('ZREM', waiters, registered)

@@ -372,6 +372,43 @@ class TestPriorities:
                 task.cancel()
             await asyncio.gather(*waiting, return_exceptions=True)
 
+    async def test_a_waiter_cancelled_while_its_head_is_granted_leaves_no_registration(
+        self, make_limiter: MakeLimiter
+    ) -> None:
+        """The head's ACQUIRE counts the calls queued behind it when it is sent; one of
+        them cancelled while Redis grants the head must not stay registered as waiting
+        (other processes' batch calls would go after a call that is gone)."""
+        period = 0.4
+        limiter = make_limiter(max_calls=1, period=period)
+        other = make_limiter(max_calls=1, period=period)
+        behind: list[asyncio.Task[None]] = []
+        real_run = limiter._run
+
+        async def run(state: Any, script: str, keys: list[str], args: list[Any]) -> Any:
+            answer = await real_run(state, script, keys, args)
+            if script == "acquire" and int(answer[0]) == 1 and behind and not behind[0].done():
+                # Cancelled during the head's round trip to Redis.
+                behind[0].cancel()
+                await asyncio.gather(behind[0], return_exceptions=True)
+            return answer
+
+        limiter._run = run  # type: ignore[method-assign]
+
+        async def call() -> None:
+            async with limiter.acquire("a"):
+                pass
+
+        async with other.acquire("a"):
+            head = asyncio.ensure_future(call())
+            await asyncio.sleep(0.1)
+            behind.append(asyncio.ensure_future(call()))
+            await asyncio.sleep(0.1)  # both queued, registered in Redis as 2 waiting
+            assert (await other.ausage("a")).waiting[moor7.Priority.INTERACTIVE] == 2
+        await asyncio.wait_for(head, 5)
+        assert behind[0].cancelled()
+        await asyncio.sleep(0.1)  # a withdrawal runs in the background
+        assert (await other.ausage("a")).waiting[moor7.Priority.INTERACTIVE] == 0
+
     def test_usage_from_code_that_does_not_await(self, make_limiter: MakeLimiter) -> None:
         limiter = make_limiter(max_calls=3, period=5.0, reserve=1)
         usage = limiter.usage("a")  # on moor7's own loop, as the sync Client's calls
