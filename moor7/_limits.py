@@ -549,14 +549,25 @@ class LocalLimiter:
 
     def _wait_for(self, window: _Window, now: float, ahead: int, interactive: bool) -> float:
         """Seconds until a call behind *ahead* waiters could take a slot (lock held)."""
+        return self._wait_and_reason(window, now, ahead, interactive)[0]
+
+    def _wait_and_reason(
+        self, window: _Window, now: float, ahead: int, interactive: bool
+    ) -> tuple[float, str]:
+        """:meth:`_wait_for`, and why (see WAIT_REASONS): whichever wait ends last."""
         paused = max(0.0, window.paused_until - now)
         wait = self._wait_in(window.finished, window.used + ahead - self.max_calls, now)
+        why = "quota"
         if not interactive:
             # Its own kind counts too: at most max_calls - reserve batch slots held.
             batch_ahead = ahead - window.ahead_of(interactive=True)
             needed = window.batch_used + batch_ahead - (self.max_calls - self.reserve)
-            wait = max(wait, self._wait_in(window.batch_finished, needed, now))
-        return max(paused, wait)
+            own = self._wait_in(window.batch_finished, needed, now)
+            if own > wait:
+                wait, why = own, "reserved"
+        if paused > 0 and paused >= wait:
+            return paused, "pause"
+        return wait, why
 
     def _wait_in(self, finished: deque[float], needed: int, now: float) -> float:
         """Seconds until the finished slot number *needed* (0: the earliest) frees, 0
@@ -772,10 +783,9 @@ class LocalLimiter:
                     if deadline is not None:
                         # It would wait behind every waiter that goes before it.
                         ahead = window.ahead_of(interactive)
-                        wait = self._wait_for(window, now, ahead, interactive)
+                        wait, why = self._wait_and_reason(window, now, ahead, interactive)
                         if time.monotonic() + wait >= deadline:
-                            paused = window.paused_until > now
-                            raise too_late(wait, "pause" if paused else "quota")
+                            raise too_late(wait, why)
                     # The old head, if it goes after this one, may sleep on a timer: it
                     # finds it is no longer first when that fires.
                     waiter = _Waiter(interactive)

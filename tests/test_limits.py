@@ -432,3 +432,28 @@ class TestPriorities:
                     pass
         usage = limiter.usage("a")
         assert (usage.used, usage.free) == (4, 0)
+
+
+class TestDeadlineReasons:
+    """A call that cannot have its slot in time says why, as RedisLimiter's does: what
+    ends last of the pause, the quota and the batch's own share."""
+
+    async def test_a_batch_call_the_reserve_holds_back_says_so(self) -> None:
+        limiter = moor7.LocalLimiter(4, 5.0, reserve=1)
+        for _ in range(3):
+            async with limiter.acquire("a", priority="batch"):
+                pass
+        with pytest.raises(moor7.DeadlineExceeded, match="reserved for interactive"):
+            async with limiter.acquire("a", priority="batch", deadline=time.monotonic() + 2.0):
+                pass
+        async with limiter.acquire("a", deadline=time.monotonic() + 2.0):  # interactive
+            pass
+
+    async def test_a_short_pause_before_a_long_quota_wait_is_not_the_reason(self) -> None:
+        limiter = moor7.LocalLimiter(1, 5.0)
+        async with limiter.acquire("a"):
+            pass
+        await limiter.pause("a", 0.5)
+        with pytest.raises(moor7.DeadlineExceeded, match="every slot of the window is in use"):
+            async with limiter.acquire("a", deadline=time.monotonic() + 2.0):
+                pass
