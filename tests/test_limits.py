@@ -457,3 +457,115 @@ class TestDeadlineReasons:
         with pytest.raises(moor7.DeadlineExceeded, match="every slot of the window is in use"):
             async with limiter.acquire("a", deadline=time.monotonic() + 2.0):
                 pass
+
+
+class TestFastPath:
+    """A newcomer takes a free slot at once only where the queue would have let it: a
+    slot that frees while the head of the queue sleeps on its timer is the head's."""
+
+    @pytest.mark.parametrize(
+        ("waiting", "newcomer", "newcomer_first"),
+        [
+            ("interactive", "interactive", False),
+            ("batch", "batch", False),
+            ("interactive", "batch", False),
+            ("batch", "interactive", True),  # an interactive call goes before batch ones
+        ],
+    )
+    async def test_a_newcomer_does_not_take_the_head_s_slot(
+        self, waiting: str, newcomer: str, newcomer_first: bool
+    ) -> None:
+        now = [0.0]
+        limiter = moor7.LocalLimiter(max_calls=1, period=10.0, clock=lambda: now[0])
+        order: list[str] = []
+
+        async def call(name: str, priority: str) -> None:
+            async with limiter.acquire("a", priority=priority):  # type: ignore[arg-type]
+                order.append(name)
+
+        await call("first", "interactive")
+        head = asyncio.create_task(call("head", waiting))
+        await asyncio.sleep(0.01)  # queued, asleep on a ten-second timer
+        now[0] = 10.5  # the slot is free by the limiter's clock; the head still sleeps
+        if newcomer_first:
+            await asyncio.wait_for(call("newcomer", newcomer), 1.0)
+        else:
+            with pytest.raises(asyncio.TimeoutError):  # it queues behind the head
+                await asyncio.wait_for(call("newcomer", newcomer), 0.05)
+        head.cancel()
+        await asyncio.gather(head, return_exceptions=True)
+        assert order == ["first", "newcomer"] if newcomer_first else ["first"]
+
+
+class TestInterleavings:
+    """Calls of both priorities on two event loops (two threads), some cancelled while
+    they wait or right after asking: every grant, by the fast path or the queue, is
+    checked under the limiter's lock against the queue as it stands then."""
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_every_grant_keeps_the_order_and_the_bounds(
+        self, seed: int, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from moor7 import _limits
+
+        max_calls, period, reserve = 4, 0.15, 1
+        limiter = moor7.LocalLimiter(max_calls, period, reserve=reserve)
+        problems: list[str] = []
+
+        class Waiter(_limits._Waiter):
+            __slots__ = ("task",)
+
+            def __init__(self, interactive: bool) -> None:
+                super().__init__(interactive)
+                self.task = asyncio.current_task()
+
+        real_take = _limits.LocalLimiter._take
+
+        def take(window: Any, loop: asyncio.AbstractEventLoop, interactive: bool) -> None:
+            me = asyncio.current_task()
+            waiters = list(window.waiters)
+            mine = next((i for i, w in enumerate(waiters) if w.task is me), len(waiters))
+            if interactive and any(w.interactive for w in waiters[:mine]):
+                problems.append("an interactive call went before one waiting ahead of it")
+            if not interactive and any(w.interactive for w in waiters):
+                problems.append("a batch call went while an interactive one waited")
+            if not interactive and waiters[:mine]:
+                problems.append("a batch call went before a batch call waiting ahead of it")
+            real_take(window, loop, interactive)
+            if window.used > max_calls or window.batch_used > max_calls - reserve:
+                problems.append(f"over: {window.used} held, {window.batch_used} batch")
+
+        monkeypatch.setattr(_limits, "_Waiter", Waiter)
+        monkeypatch.setattr(_limits.LocalLimiter, "_take", staticmethod(take))
+
+        async def call(priority: str, duration: float) -> None:
+            async with limiter.acquire("a", priority=priority):  # type: ignore[arg-type]
+                await asyncio.sleep(duration)
+
+        async def storm(rnd: random.Random) -> None:
+            tasks: list[asyncio.Task[None]] = []
+            for _ in range(30):
+                priority = rnd.choice(["interactive", "batch", "batch"])
+                tasks.append(asyncio.create_task(call(priority, rnd.choice([0, 0, 0.01]))))
+                roll = rnd.random()
+                if roll < 0.3:
+                    await asyncio.sleep(rnd.choice([0, 0.001, 0.01]))
+                if roll < 0.15:
+                    rnd.choice(tasks).cancel()
+                elif roll > 0.9:
+                    await asyncio.sleep(0)
+                    tasks[-1].cancel()
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
+
+        threads = [
+            threading.Thread(target=asyncio.run, args=(storm(random.Random(seed * 2 + i)),))
+            for i in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert problems == []
+        window = limiter._windows["a"]
+        # Nothing leaked: no slot held in flight, nobody left in the queue.
+        assert (window.in_flight, window.batch_in_flight, len(window.waiters)) == ({}, 0, 0)
