@@ -106,14 +106,18 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 -- Numbers reach Redis as text: whole, never in Lua's rounded '%.14g' form.
 local function n(x) return string.format('%.0f', x) end
 
--- Calls whose lease ran out in flight become orphans, freeing a period after it.
+-- Calls whose lease ran out in flight become orphans, freeing a period after it. Not
+-- when reading (usage): the reader's period may not be the account's (moor7 quota takes
+-- it from its flags), and an orphan freed a period too early is a call over the quota.
 local expired = redis.call('ZRANGEBYSCORE', flight, '-inf', now, 'WITHSCORES')
-for i = 1, #expired, 2 do
-  local frees = n(tonumber(expired[i + 1]) + period)
-  redis.call('ZADD', done, frees, expired[i])
-  redis.call('ZADD', orphans, frees, expired[i])
+if ARGV[7] == 'w' then
+  for i = 1, #expired, 2 do
+    local frees = n(tonumber(expired[i + 1]) + period)
+    redis.call('ZADD', done, frees, expired[i])
+    redis.call('ZADD', orphans, frees, expired[i])
+  end
+  if #expired > 0 then redis.call('ZREMRANGEBYSCORE', flight, '-inf', now) end
 end
-if #expired > 0 then redis.call('ZREMRANGEBYSCORE', flight, '-inf', now) end
 redis.call('ZREMRANGEBYSCORE', done, '-inf', now)
 redis.call('ZREMRANGEBYSCORE', orphans, '-inf', now)
 local gone = redis.call('ZRANGEBYSCORE', waiters, '-inf', now)
@@ -400,11 +404,12 @@ return 1
 """
 )
 
-# ARGV[7] is 'r': the prelude makes no epoch. Returns {done, in flight, orphans,
-# us of pause left, us of recovery left, interactive waiting, batch waiting, the
-# recovery's cap (-1: none), us until each held slot frees (the done ones, earliest
-# first; 'o' after an orphan's), the slots batch calls hold, us until each of their done
-# ones frees}.
+# ARGV[7] is 'r': the prelude makes no epoch and turns no call into an orphan; the calls
+# whose lease ran out show as the orphans they become (freeing a period after it, by
+# this reader's period). Returns {done, in flight, orphans, us of pause left, us of
+# recovery left, interactive waiting, batch waiting, the recovery's cap (-1: none), us
+# until each held slot frees (the done ones, earliest first; 'o' after an orphan's), the
+# slots batch calls hold, us until each of their done ones frees}.
 USAGE = (
     _PRELUDE
     + """
@@ -416,27 +421,43 @@ for _, q in ipairs(redis.call('ZRANGE', waiters, 0, -1)) do
   local p = string.sub(q, 1, 1)
   counts[p] = (counts[p] or 0) + tonumber(redis.call('HGET', waiting, q) or '1')
 end
-local frees = {}
+-- Each held slot that frees at a known time: {when, orphan's, batch's}.
+local held = {}
 local d = redis.call('ZRANGE', done, 0, max_calls - 1, 'WITHSCORES')
 for i = 1, #d, 2 do
-  local us = n(tonumber(d[i + 1]) - now)
-  if redis.call('ZSCORE', orphans, d[i]) then us = us .. 'o' end
+  local orphan = redis.call('ZSCORE', orphans, d[i]) ~= false
+  held[#held + 1] = {tonumber(d[i + 1]), orphan, string.sub(d[i], 1, 2) == 'b:'}
+end
+for i = 1, #expired, 2 do
+  held[#held + 1] = {tonumber(expired[i + 1]) + period, true, string.sub(expired[i], 1, 2) == 'b:'}
+end
+table.sort(held, function(a, b) return a[1] < b[1] end)
+local frees = {}
+for i, slot in ipairs(held) do
+  if i > max_calls then break end
+  local us = n(slot[1] - now)
+  if slot[2] then us = us .. 'o' end
   frees[#frees + 1] = us
 end
 local recovery_cap = -1
 if recovering then recovery_cap = seeded end
 local batch_held, batch_done = batch_slots()
+for i = 1, #expired, 2 do
+  if string.sub(expired[i], 1, 2) == 'b:' then
+    batch_done[#batch_done + 1] = tonumber(expired[i + 1]) + period
+  end
+end
+table.sort(batch_done)
 local batch_frees = {}
 for i, at in ipairs(batch_done) do
   if i > max_calls then break end
   batch_frees[#batch_frees + 1] = n(at - now)
 end
--- The prelude may have turned calls into orphans: they expire as every write's do.
-keep()
+local lapsed = #expired / 2
 return {
-  redis.call('ZCARD', done), redis.call('ZCARD', flight), redis.call('ZCARD', orphans),
-  n(math.max(0, paused)), n(left), counts['i'], counts['b'], recovery_cap, frees,
-  batch_held, batch_frees
+  redis.call('ZCARD', done) + lapsed, redis.call('ZCARD', flight) - lapsed,
+  redis.call('ZCARD', orphans) + lapsed, n(math.max(0, paused)), n(left), counts['i'],
+  counts['b'], recovery_cap, frees, batch_held, batch_frees
 }
 """
 )

@@ -409,6 +409,25 @@ class TestPriorities:
         await asyncio.sleep(0.1)  # a withdrawal runs in the background
         assert (await other.ausage("a")).waiting[moor7.Priority.INTERACTIVE] == 0
 
+    async def test_reading_usage_frees_no_orphan_by_the_reader_s_period(
+        self, make_limiter: MakeLimiter
+    ) -> None:
+        """``moor7 quota`` reads with the period of its own flags: a call whose lease ran
+        out shows as an orphan, but its slot still frees by the account's period."""
+        dead = make_limiter(max_calls=1, period=3.0, lease=0.2)
+        slot = dead.acquire("a")  # kept: collected, it would release its slot
+        await slot.__aenter__()  # and never left, as by a process killed in flight
+        granted = time.monotonic()
+        await asyncio.sleep(0.4)  # its lease ran out: an orphan, for a period more
+        reader = make_limiter(max_calls=1, period=0.5)
+        usage = await reader.ausage("a")
+        assert (usage.used, usage.in_flight, usage.orphaned) == (1, 0, 1)
+        assert usage.blocked_by == "orphan"
+        assert usage.next_free_in < 0.5  # by the reader's period, as it was told
+        writer = make_limiter(max_calls=1, period=3.0)
+        wait = await writer.aexpected_wait("a")
+        assert wait > 3.0 - (time.monotonic() - granted) - 0.2  # the account's period
+
     def test_usage_from_code_that_does_not_await(self, make_limiter: MakeLimiter) -> None:
         limiter = make_limiter(max_calls=3, period=5.0, reserve=1)
         usage = limiter.usage("a")  # on moor7's own loop, as the sync Client's calls
