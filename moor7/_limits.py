@@ -389,14 +389,9 @@ class _Window:
     def stuck_in_flight(self, blocked: Container[asyncio.AbstractEventLoop]) -> int:
         return sum(n for loop, n in self.in_flight.items() if loop in blocked)
 
-    @property
-    def idle(self) -> bool:
-        return (
-            not self.finished
-            and not self.in_flight
-            and not self.waiters
-            and self.paused_until < time.monotonic()
-        )
+    def idle(self, now: float) -> bool:
+        """Whether nothing is held, waiting or paused at *now* (the limiter's clock)."""
+        return not (self.finished or self.in_flight or self.waiters or self.paused_until >= now)
 
     def head(self, blocked: Container[asyncio.AbstractEventLoop]) -> _Waiter | None:
         """The first waiter that can run (on a live loop that is not *blocked*): the
@@ -865,11 +860,12 @@ class LocalLimiter:
         # Forget accounts with nothing in their window, so a service that cycles through
         # many tenants does not keep a window per tenant forever.
         self._grants_since_sweep = 0
-        horizon = self._clock() - self.period
+        now = self._clock()
+        horizon = now - self.period
         for account in list(self._windows):
             window = self._windows[account]
             window.prune(horizon)
-            if window.idle:
+            if window.idle(now):
                 del self._windows[account]
         stale = time.monotonic() - self.period
         for account in [a for a, times in self._pauses.items() if not times or times[-1] < stale]:

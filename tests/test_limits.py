@@ -497,6 +497,19 @@ class TestFastPath:
         assert order == ["first", "newcomer"] if newcomer_first else ["first"]
 
 
+class TestForgettingIdleAccounts:
+    async def test_a_paused_account_is_not_forgotten_by_an_injected_clock(self) -> None:
+        """Idle accounts are forgotten every 1,024 calls; "paused" is judged by the
+        limiter's own clock, not by time.monotonic() (here far ahead of it)."""
+        now = [0.0]
+        limiter = moor7.LocalLimiter(max_calls=2000, period=1.0, clock=lambda: now[0])
+        await limiter.pause("a", 100.0)
+        for _ in range(1024):  # another tenant's calls: one sweep of idle accounts
+            async with limiter.acquire("b"):
+                pass
+        assert limiter.usage("a").paused_for == 100.0
+
+
 class TestInterleavings:
     """Calls of both priorities on two event loops (two threads), some cancelled while
     they wait or right after asking: every grant, by the fast path or the queue, is
