@@ -129,6 +129,8 @@ def retry_wait(kind: CallKind, exc: Exception) -> bool | float:
     ``True`` retries after the backoff; a number of seconds overrides it; ``False``
     raises the failure.
     """
+    if isinstance(exc, DeadlineExceeded):
+        return False  # raised at once, the deadline being out of reach: no retry reaches it
     if isinstance(exc, RateLimitError):
         retry_after = exc.retry_after
         if retry_after is None:

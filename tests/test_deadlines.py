@@ -57,6 +57,41 @@ class TestDeadline:
         assert limiter.calls_in_window(DEMO_APPKEY) == 1  # no slot for nothing
         assert len(gateway.calls) == 1  # nothing sent that could not finish
 
+    @pytest.mark.parametrize("where", ["limiter", "expected_wait"])
+    async def test_with_the_client_s_own_backoff_nothing_is_retried(
+        self, gateway: FakeGateway, where: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """As users run it (the default backoff, not this file's zero): a deadline out of
+        reach is raised at once, not retried three times with a backoff between."""
+        local = moor7.LocalLimiter(max_calls=1, period=60.0)
+        if where == "limiter":  # the limiter takes the deadline and raises itself
+            limiter: Any = local
+        else:  # the client asks expected_wait() of a limiter that takes no deadline
+
+            class Asking:
+                def acquire(self, account: str) -> Any:
+                    return local.acquire(account)
+
+                async def pause(self, account: str, seconds: float | None = None) -> None:
+                    await local.pause(account, seconds)
+
+                def expected_wait(self, account: str) -> float:
+                    return local.expected_wait(account)
+
+            limiter = Asking()
+        caplog.set_level("INFO", logger="moor7")
+        async with moor7.AsyncClient(
+            DEMO_APPKEY, DEMO_SECRET_KEY, base_url=gateway.url, limiter=limiter
+        ) as client:
+            await client.list_queues()
+            started = time.monotonic()
+            with pytest.raises(moor7.DeadlineExceeded, match="quota slot") as excinfo:
+                await client.list_queues(deadline=5.0)
+            assert time.monotonic() - started < AT_ONCE
+        assert excinfo.value.attempts == 0
+        assert not [r for r in caplog.records if "retry" in r.getMessage()]
+        assert len(gateway.calls) == 1
+
     async def test_a_limiter_without_expected_wait_is_bounded_too(
         self, gateway: FakeGateway
     ) -> None:
