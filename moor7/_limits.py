@@ -128,9 +128,10 @@ WAIT_REASONS: Final = {
     "reserved": "the free slots are reserved for interactive calls",
     "pause": "the account is paused after an over-quota answer",
     "recovery": (
-        "the shared window was lost (Redis restarted empty, failed over or was "
-        "flushed) while its calls still counted at the gateway: until it recovers, only "
-        "slots of calls known to have finished are granted"
+        "after_restart='wait': Redis lost the shared window (it restarted empty, failed "
+        "over or was flushed) or started less than a period and one attempt's bound ago, "
+        "and calls made before may still count at the gateway: until they no longer "
+        "can, only slots of calls known to have finished are granted"
     ),
     "orphan": (
         "a slot is held by a call that never said it finished (its process died "

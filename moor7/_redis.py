@@ -157,9 +157,12 @@ class RedisLimiter:
             process of the account went down with too: ``"serve"`` (the default) starts
             a new window at once, so a new server serves its first call at once; if the
             gateway still counts calls of before, it answers at most one burst over
-            quota, which moor7 meets with a pause and safe retries. ``"wait"``: a server
-            that started less than ``period`` plus one attempt's bound ago grants
-            nothing until then (needs the ``INFO`` command; see docs/quota.md).
+            quota, which moor7 meets with a pause and safe retries; a window lost while
+            running processes held calls of it stands, after the grace, as they
+            re-seeded it. ``"wait"``: a server that started less than ``period`` plus
+            one attempt's bound ago grants nothing until then, and a lost window grants
+            only the room the re-seeded calls prove until as long after the loss
+            (needs the ``INFO`` command; see docs/quota.md).
         lease: Seconds a call in flight holds its slot at most, if its process dies
             before saying that it finished. Default: learned per call, from the
             client's timeout (plus half a second), or 300 s for a call without one.

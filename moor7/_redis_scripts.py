@@ -33,7 +33,11 @@ still live by its own clock always finds it. A missing epoch is one of:
   still count at the gateway.
 
 A process that holds live grants of the old epoch *vouches* for it (ARGV[3]): a window
-it knew is gone, so the loss was witnessed, and the new epoch **recovers**: it grants
+it knew is gone, so the loss was witnessed, and the new epoch **recovers**. By default
+(``after_restart="serve"``) the recovery lasts the grace: the processes that touch Redis
+in that time re-seed their grants, and the window then stands as re-seeded (what idle
+processes held may go over once, as after a loss nobody witnessed, rather than a quiet
+account waiting a period for slots it cannot prove). With ``after_restart="wait"`` it grants
 only the room that the re-seeded calls of the lost window prove (``seeded``: since the
 lost window never held more than ``max_calls``, the unknown calls are at most
 ``max_calls - seeded``), until ``period + lease`` after the loss or until every slot is
@@ -131,14 +135,28 @@ end
 local info = redis.pcall('INFO', 'server')
 local run_id = nil
 if type(info) == 'string' then run_id = string.match(info, 'run_id:(%w+)') end
+if ARGV[5] == '1' and type(info) ~= 'string' then
+  -- Refused at every step, not only where a new window needs it: a setting that cannot
+  -- work must not wait for an outage to show.
+  return redis.error_reply("moor7: after_restart='wait' needs the INFO command (ACL +info)")
+end
 
 local e = redis.call('HMGET', epoch, 'id', 'born', 'until', 'seeded', 'pending', 'run')
 local id, born = e[1], tonumber(e[2] or '0')
 local until_us, seeded = tonumber(e[3] or '0'), tonumber(e[4] or '0')
 local pending = tonumber(e[5] or '0')
 local witness = vouch ~= '' and vouch ~= 'local'
+-- When a recovery from *start* ends. after_restart='wait': once every call the lost
+-- window may have held left the gateway's window too (period + lease). 'serve': after
+-- the grace, the window stands as the running processes re-seeded it (a busy one looks
+-- twice in that time); what idle ones held may go over once, as after a loss nobody
+-- witnessed, rather than a quiet account waiting a period for calls it cannot prove.
+local function recovery_end(start)
+  if ARGV[5] == '1' then return start + period + lease end
+  return start + math.min({GRACE_US}, period / 10)
+end
 local function recover_from(start)
-  until_us = start + period + lease
+  until_us = recovery_end(start)
   seeded = 0
   pending = 0
   redis.call('HSET', epoch, 'until', n(until_us), 'seeded', 0, 'recovered', 1, 'pending', 0)
@@ -159,15 +177,11 @@ elseif not id then
     recover_from(now)
   elseif ARGV[5] == '1' then
     -- Asked to wait after a restart: calls granted before the start may still count.
-    if type(info) ~= 'string' then
-      return redis.error_reply(
-        "moor7: after_restart='wait' needs the INFO command (ACL +info)")
-    end
     -- uptime_in_seconds counts whole seconds of the clock (now's minus the start's),
     -- so it may read 1 a millisecond after the start: take the start a second later.
     local reported = tonumber(string.match(info, 'uptime_in_seconds:(%d+)'))
     local start = now - math.max(0, reported - 1) * 1000000
-    if start + period + lease > now then recover_from(start) end
+    if recovery_end(start) > now then recover_from(start) end
   end
 elseif run_id and e[6] and e[6] ~= '' and e[6] ~= run_id then
   -- The window survived onto another server instance (a restart from AOF or RDB, a
@@ -181,7 +195,7 @@ elseif run_id and e[6] and e[6] ~= '' and e[6] ~= run_id then
 elseif witness and vouch ~= id and redis.call('HGET', epoch, 'recovered') ~= '1' then
   -- Made after a loss by a process that did not know the old window: the first
   -- witness starts the recovery, from when the epoch was born.
-  if born + period + lease > now then recover_from(born) end
+  if recovery_end(born) > now then recover_from(born) end
 end
 local recovering = until_us > now and seeded < max_calls
 

@@ -332,9 +332,11 @@ class TestPriorities:
     async def test_an_action_waiting_in_one_process_goes_before_another_s_batch(
         self, make_limiter: MakeLimiter
     ) -> None:
+        # One slot: two slots granted together free together, and a batch call may then
+        # take the second as the action takes the first.
         period = 0.6
-        batch_process = make_limiter(max_calls=2, period=period)
-        action_process = make_limiter(max_calls=2, period=period)
+        batch_process = make_limiter(max_calls=1, period=period)
+        action_process = make_limiter(max_calls=1, period=period)
         order: list[str] = []
 
         async def call(limiter: moor7.RedisLimiter, name: str, priority: str) -> None:
@@ -342,17 +344,16 @@ class TestPriorities:
                 order.append(name)
 
         batch = [
-            asyncio.ensure_future(call(batch_process, f"batch-{i}", "batch")) for i in range(5)
+            asyncio.ensure_future(call(batch_process, f"batch-{i}", "batch")) for i in range(4)
         ]
-        for _ in range(500):  # two went (after the new window's grace); the rest wait
-            if len(order) == 2:
+        for _ in range(500):  # one went (after the new window's grace); the rest wait
+            if order:
                 break
             await asyncio.sleep(0.01)
-        await asyncio.sleep(0.05)  # and the third waits in Redis, registered
+        await asyncio.sleep(0.05)  # and the second waits in Redis, registered
         action = asyncio.ensure_future(call(action_process, "action", "interactive"))
         await asyncio.wait_for(asyncio.gather(action, *batch), 10)
-        assert order[:2] == ["batch-0", "batch-1"]
-        assert order[2] == "action"
+        assert order[:2] == ["batch-0", "action"]
 
     async def test_usage_counts_waiting_calls_in_every_process(
         self, make_limiter: MakeLimiter

@@ -270,11 +270,20 @@ class TestAccessControl:
         limiter = moor7.RedisLimiter(url, max_calls=2, period=0.2, key_prefix=prefix())
         await never_over([limiter], 2, 0.2)
         await limiter.aclose()
-        strict = moor7.RedisLimiter(url, key_prefix=prefix(), after_restart="wait")
-        with pytest.raises(moor7.ConfigurationError, match=r"INFO command \(ACL \+info\)"):
-            async with strict.acquire("a"):
-                pass
-        await strict.aclose()
+        # Refused at once, on a new window and on one other processes already use: a
+        # setting that cannot work does not wait for an outage to show.
+        serving = moor7.RedisLimiter(url, key_prefix=prefix())
+        async with serving.acquire("a"):
+            pass
+        for key_prefix in (prefix(), serving.key_prefix):
+            strict = moor7.RedisLimiter(url, key_prefix=key_prefix, after_restart="wait")
+            with pytest.raises(moor7.ConfigurationError, match=r"INFO command \(ACL \+info\)"):
+                async with strict.acquire("a"):
+                    pass
+            with pytest.raises(moor7.ConfigurationError, match=r"INFO command"):
+                await strict.ausage("a")
+            await strict.aclose()
+        await serving.aclose()
 
     async def test_a_user_without_a_needed_command_is_told_so(self, server: RedisProcess) -> None:
         server.command("ACL", "SETUSER", "meagre", "on", ">pw", "~*", "+@all", "-zadd")

@@ -433,18 +433,26 @@ class TestNothingHeldForNothing:
     async def test_a_cancelled_acquire_never_leaks_a_slot(self, server: RedisProcess) -> None:
         """Cancelled while Redis's answer is on its way (a deadline, a web request gone):
         a grant nobody heard of is given back, not held for its lease and the period."""
-        limiter = limiter_for(server.url, max_calls=1000, period=5.0, lease=60.0)
-        granted = 0
+        limiter = limiter_for(server.url, max_calls=10_000, period=5.0, lease=60.0)
+        granted = cancelled = 0
 
         async def one() -> None:
             nonlocal granted
             async with limiter.acquire("a"):
                 granted += 1
 
-        for i in range(200):
-            # Timeouts of a fraction of a Redis round trip: many land mid-answer.
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(one(), (i % 4 + 0.5) / 1000)
+        await one()  # the new window's grace waited, once
+        for i in range(3000):
+            # Timeouts of a fraction of a Redis round trip to a few: many land mid-answer.
+            # Until both kinds were seen often enough, however loaded the machine is.
+            try:
+                await asyncio.wait_for(one(), (i % 8 + 0.5) / 1000)
+            except asyncio.TimeoutError:
+                cancelled += 1
+            if cancelled >= 50 and granted >= 50:
+                break
+        assert cancelled >= 50, (cancelled, granted)
+        assert granted >= 50, (cancelled, granted)
         await asyncio.sleep(0.3)  # the grants given back in the background
         admin = sync_redis.Redis(port=server.port)
         try:
@@ -453,7 +461,6 @@ class TestNothingHeldForNothing:
             assert admin.zcard(keys[0]) == granted  # done: exactly the calls made
         finally:
             admin.close()
-        assert 0 < granted < 200  # some were cancelled, some were not
         await limiter.aclose()
 
     async def test_every_key_a_step_writes_expires(self, server: RedisProcess) -> None:
@@ -461,8 +468,8 @@ class TestNothingHeldForNothing:
         await limiter.pause("quiet", 0.1)  # a pause on an account that never called
         abandoned = limiter.acquire("b")
         await abandoned.__aenter__()  # a call whose process died
-        await asyncio.sleep(0.3)  # its lease ran out: usage() makes it an orphan
-        await limiter.ausage("b")
+        await asyncio.sleep(0.3)  # its lease ran out: a write step makes it an orphan
+        await limiter.pause("b", 0.001)
         admin = sync_redis.Redis(port=server.port)
         try:
             for account in ("quiet", "b"):
