@@ -95,8 +95,9 @@ class QuotaUsage:
             free. At least this long: a slot held in flight frees no sooner than a
             period after its call finishes.
         paused_for: Seconds left of a pause after an over-quota answer.
-        recovering_for: Seconds left of a recovery after the shared window was lost
-            (:class:`RedisLimiter` only), during which only room proven free is granted.
+        recovering_for: Seconds left of a recovery (:class:`RedisLimiter`, after Redis
+            lost the window: the grace by default, up to ``period + lease`` with
+            ``after_restart="wait"``), during which only room proven free is granted.
         blocked_by: Why an interactive call asked now would wait: ``None`` (it would
             not), ``"quota"`` (every slot of the window is held), ``"pause"``,
             ``"recovery"`` or ``"orphan"`` (the next slot is an orphan's).
@@ -118,7 +119,9 @@ class QuotaUsage:
 
     @property
     def free(self) -> int:
-        """Slots free now (0 while paused)."""
+        """Slots an interactive call could take now (0 while paused). Batch calls hold
+        at most ``max_calls - reserve`` slots in all, so with a reserve fewer of these
+        may be theirs to take."""
         return 0 if self.paused_for > 0 else max(0, self.max_calls - self.used)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from typing import Any, TextIO
 
 from ._limits import WAIT_REASONS, Priority, QuotaUsage
@@ -81,6 +82,13 @@ def run_quota(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     else:
         print_usage(out, usage)
+    if not (usage.used or any(usage.waiting.values()) or usage.paused_for):
+        # Nothing at all: a quiet account, or a window under another name.
+        sys.stderr.write(
+            f"moor7 quota: no call of account {appkey} in the last {usage.period:g} s under "
+            f"the key prefix {args.key_prefix!r}: a quiet account, or an --appkey or "
+            "--key-prefix that is not your limiter's\n"
+        )
     return 0
 
 

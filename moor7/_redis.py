@@ -462,7 +462,11 @@ class RedisLimiter:
                 "limiter's alone"
             )
             raise ConfigurationError(msg)
-        msg = f"the Redis limiter is unreachable: {failure.description}"
+        msg = (
+            f"the Redis limiter is unreachable: {failure.description}. Check that Redis "
+            "runs at the limiter's URL and answers within socket_timeout. To go on "
+            "limiting in each process while Redis is away: on_unavailable='local'"
+        )
         raise LimiterUnavailableError(msg)
 
     # -- the protocol ------------------------------------------------------------------

@@ -59,6 +59,15 @@ def test_it_shows_the_window(redis_url: str, busy_account: tuple[str, str]) -> N
     assert redis_url.split("@")[0].split(":")[-1] not in result.stdout + result.stderr
 
 
+def test_an_empty_window_says_what_to_check(redis_url: str) -> None:
+    prefix = f"moor7:quota:test-{uuid.uuid4().hex}:"  # the documented user's keys
+    result = quota("quota", "--redis", redis_url, "--appkey", "20001O3", "--key-prefix", prefix)
+    assert result.returncode == 0, result.stderr
+    assert "used        0 of 20" in result.stdout
+    said = f"no call of account 20001O3 in the last 60 s under the key prefix {prefix!r}"
+    assert said in result.stderr
+
+
 def test_from_the_environment(
     redis_url: str, busy_account: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -68,6 +77,7 @@ def test_from_the_environment(
     result = quota("quota", "--max-calls", "3", "--period", "30", "--key-prefix", prefix)
     assert result.returncode == 0, result.stderr
     assert "used        3 of 3" in result.stdout
+    assert "no call" not in result.stderr
 
 
 @pytest.mark.parametrize(
