@@ -333,3 +333,25 @@ class TestInstallCommands:
     def test_refuses_what_fails_from_a_clone(self, argument: str) -> None:
         with pytest.raises(AssertionError):
             _check_requirement(shlex.split(argument)[0], "here", from_an_index=False)
+
+
+def test_no_merge_conflict_markers_are_committed() -> None:
+    """A merge resolved in one file and committed with markers left in another (it
+    happened to CHANGELOG.md once): every tracked text file is checked."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"],  # noqa: S607 - git from PATH, as CI has it
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout: nothing tracked to check")
+    marker = re.compile(r"^(<{7}|>{7}) |^={7}$", re.MULTILINE)
+    found = []
+    for name in tracked.stdout.decode().split("\0"):
+        path = ROOT / name
+        if not name or not path.is_file() or path.suffix not in {".py", ".md", ".toml", ".txt"}:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found += [f"{name}: {match.group(0)!r}" for match in marker.finditer(text)]
+    assert found == []
