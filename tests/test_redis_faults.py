@@ -428,6 +428,28 @@ class TestRestartKeepsTheQuota:
         await first.aclose()
         await second.aclose()
 
+    async def test_by_default_a_witnessed_loss_is_not_logged_as_after_restart_wait(
+        self, server: RedisProcess, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """after_restart="serve": the recovery after a witnessed loss lasts the grace, a
+        new window's wait; the WARNING of after_restart="wait"'s recovery (a period and
+        one attempt's bound, "only slots of calls known to have finished") is not said."""
+        limiter = limiter_for(server.url, max_calls=3, period=1.0)
+        for _ in range(2):
+            await one_call(limiter)
+        admin = sync_redis.Redis.from_url(server.url)
+        try:
+            admin.flushall()
+        finally:
+            admin.close()
+        with caplog.at_level(logging.INFO, logger="moor7"):
+            started = time.monotonic()
+            await asyncio.wait_for(one_call(limiter), GUARD)  # re-seeds 2, waits the grace
+            assert time.monotonic() - started < 0.5
+        assert "re-seeded this process's 2 recent calls" in caplog.text
+        assert "after_restart='wait'" not in caplog.text
+        await limiter.aclose()
+
 
 class TestNothingHeldForNothing:
     async def test_a_cancelled_acquire_never_leaks_a_slot(self, server: RedisProcess) -> None:
