@@ -570,6 +570,10 @@ class RedisLimiter:
                         state.last_error = exc
                         raise
                     epoch, why = _text(epoch), _text(why)
+                    if why == "recovery" and self.after_restart == "serve":
+                        # By default a recovery lasts the grace: a new window's wait,
+                        # not after_restart='wait''s (see _redis_scripts).
+                        why = "new"
                     if int(answer) == 1:
                         # Redis keeps the queue registered with the calls that were
                         # behind this one when it asked, whoever has left since.

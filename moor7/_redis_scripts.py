@@ -420,10 +420,10 @@ return 1
 
 # ARGV[7] is 'r': the prelude makes no epoch and turns no call into an orphan; the calls
 # whose lease ran out show as the orphans they become (freeing a period after it, by
-# this reader's period). Returns {done, in flight, orphans, us of pause left, us of
-# recovery left, interactive waiting, batch waiting, the recovery's cap (-1: none), us
-# until each held slot frees (the done ones, earliest first; 'o' after an orphan's), the
-# slots batch calls hold, us until each of their done ones frees}.
+# this reader's period; none once that passed). Returns {done, in flight, orphans, us of
+# pause left, us of recovery left, interactive waiting, batch waiting, the recovery's cap
+# (-1: none), us until each held slot frees (the done ones, earliest first; 'o' after an
+# orphan's), the slots batch calls hold, us until each of their done ones frees}.
 USAGE = (
     _PRELUDE
     + """
@@ -435,6 +435,18 @@ for _, q in ipairs(redis.call('ZRANGE', waiters, 0, -1)) do
   local p = string.sub(q, 1, 1)
   counts[p] = (counts[p] or 0) + tonumber(redis.call('HGET', waiting, q) or '1')
 end
+-- The calls whose lease ran out, as the orphans a write step makes of them: those
+-- whose slot freed already (a period after the lease) hold nothing, as a write finds.
+local lapsed, lapsed_batch_gone = {}, 0
+for i = 1, #expired, 2 do
+  local frees = tonumber(expired[i + 1]) + period
+  local batch = string.sub(expired[i], 1, 2) == 'b:'
+  if frees > now then
+    lapsed[#lapsed + 1] = {frees, true, batch}
+  elseif batch then
+    lapsed_batch_gone = lapsed_batch_gone + 1
+  end
+end
 -- Each held slot that frees at a known time: {when, orphan's, batch's}.
 local held = {}
 local d = redis.call('ZRANGE', done, 0, max_calls - 1, 'WITHSCORES')
@@ -442,9 +454,7 @@ for i = 1, #d, 2 do
   local orphan = redis.call('ZSCORE', orphans, d[i]) ~= false
   held[#held + 1] = {tonumber(d[i + 1]), orphan, string.sub(d[i], 1, 2) == 'b:'}
 end
-for i = 1, #expired, 2 do
-  held[#held + 1] = {tonumber(expired[i + 1]) + period, true, string.sub(expired[i], 1, 2) == 'b:'}
-end
+for _, slot in ipairs(lapsed) do held[#held + 1] = slot end
 table.sort(held, function(a, b) return a[1] < b[1] end)
 local frees = {}
 for i, slot in ipairs(held) do
@@ -456,10 +466,9 @@ end
 local recovery_cap = -1
 if recovering then recovery_cap = seeded end
 local batch_held, batch_done = batch_slots()
-for i = 1, #expired, 2 do
-  if string.sub(expired[i], 1, 2) == 'b:' then
-    batch_done[#batch_done + 1] = tonumber(expired[i + 1]) + period
-  end
+batch_held = batch_held - lapsed_batch_gone
+for _, slot in ipairs(lapsed) do
+  if slot[3] then batch_done[#batch_done + 1] = slot[1] end
 end
 table.sort(batch_done)
 local batch_frees = {}
@@ -467,10 +476,9 @@ for i, at in ipairs(batch_done) do
   if i > max_calls then break end
   batch_frees[#batch_frees + 1] = n(at - now)
 end
-local lapsed = #expired / 2
 return {
-  redis.call('ZCARD', done) + lapsed, redis.call('ZCARD', flight) - lapsed,
-  redis.call('ZCARD', orphans) + lapsed, n(math.max(0, paused)), n(left), counts['i'],
+  redis.call('ZCARD', done) + #lapsed, redis.call('ZCARD', flight) - #expired / 2,
+  redis.call('ZCARD', orphans) + #lapsed, n(math.max(0, paused)), n(left), counts['i'],
   counts['b'], recovery_cap, frees, batch_held, batch_frees
 }
 """

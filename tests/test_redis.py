@@ -429,6 +429,24 @@ class TestPriorities:
         wait = await writer.aexpected_wait("a")
         assert wait > 3.0 - (time.monotonic() - granted) - 0.2  # the account's period
 
+    async def test_reading_usage_counts_no_orphan_whose_slot_freed(
+        self, make_limiter: MakeLimiter
+    ) -> None:
+        """A call whose lease ran out more than a period ago, with no limiter writing
+        since (every process of the account died or went quiet): its slot is free, as
+        any write step would find, and reading must not show it held."""
+        dead = make_limiter(max_calls=1, period=0.3, lease=0.2)
+        slot = dead.acquire("a", priority="batch")  # kept: collected, it would release
+        await slot.__aenter__()  # and never left, as by a process killed in flight
+        await asyncio.sleep(0.2 + 0.3 + 0.2)  # its lease ran out, and a period since
+        reader = make_limiter(max_calls=1, period=0.3)
+        usage = await reader.ausage("a")
+        assert (usage.used, usage.in_flight, usage.orphaned) == (0, 0, 0)
+        assert usage.blocked_by is None
+        assert await reader.aexpected_wait("a", priority="batch") == 0.0
+        async with reader.acquire("a"):  # as a write step finds it
+            pass
+
     def test_usage_from_code_that_does_not_await(self, make_limiter: MakeLimiter) -> None:
         limiter = make_limiter(max_calls=3, period=5.0, reserve=1)
         usage = limiter.usage("a")  # on moor7's own loop, as the sync Client's calls
