@@ -785,7 +785,9 @@ class AsyncClient(AsyncEndpoints):
         if self._closed:
             msg = "this client is closed; create a new one"
             raise ClientClosedError(msg)
-        call = Call(
+        # A shared call whose leader must ask again makes a fresh one, as it was made.
+        new_call = functools.partial(
+            Call,
             closed=lambda: self._closed,
             kind=kind,
             timeout=attempt_timeout,
@@ -796,6 +798,7 @@ class AsyncClient(AsyncEndpoints):
             account=self.appkey,
             priority=chosen,
         )
+        call = new_call()
         request = OutgoingRequest("POST", self.base_url + path, path, payload)
         if kind is CallKind.ACTION:
             try:
@@ -814,7 +817,7 @@ class AsyncClient(AsyncEndpoints):
                 self._log_kept(path, age)
                 return self._decoded(decode, envelope, 0, age)
         if self.share_answers:
-            envelope, attempts = await self._send_shared(request, call)
+            envelope, attempts = await self._send_shared(request, call, new_call)
             return self._decoded(decode, envelope, attempts)
         epoch = self._actions_done
         envelope = await self._exchange(request, call)
@@ -872,11 +875,14 @@ class AsyncClient(AsyncEndpoints):
 
     # -- shared answers (see _answers.py) --------------------------------------------
 
-    async def _send_shared(self, request: OutgoingRequest, call: Call) -> tuple[Envelope, int]:
+    async def _send_shared(
+        self, request: OutgoingRequest, call: Call, new_call: Callable[[], Call]
+    ) -> tuple[Envelope, int]:
         """The envelope of *call*, a query, and how many attempts it took: from an
         identical call on its way if there is one this caller may wait for, else from a
-        shared call of its own that identical queries can wait for."""
-        expires, retries = call.expires, call.retries
+        shared call of its own that identical queries can wait for (*new_call* makes
+        this caller's call anew, if it must ask again)."""
+        expires = call.expires
         while True:
             shared = self._joinable(request, call.priority, expires)
             leader = shared is None
@@ -888,17 +894,7 @@ class AsyncClient(AsyncEndpoints):
             # The call it waited for ended by a deadline not this caller's, or was
             # cancelled: this caller asks again, with its own deadline.
             if leader:  # its call was used: a fresh one, as it was made
-                call = Call(
-                    closed=call.closed,
-                    kind=call.kind,
-                    timeout=call.timeout,
-                    retries=retries,
-                    expires=expires,
-                    backoff_initial=call.backoff_initial,
-                    backoff_max=call.backoff_max,
-                    account=call.account,
-                    priority=call.priority,
-                )
+                call = new_call()
 
     def _joinable(
         self, request: OutgoingRequest, priority: Priority, expires: float | None

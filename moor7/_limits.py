@@ -598,12 +598,8 @@ class LocalLimiter:
             interactive = window.ahead_of(interactive=True)
             full = used >= self.max_calls
             # What ends last: the pause, or the slot a call asked now would wait for.
-            quota_wait = self._wait_for(window, now, 0, interactive=True) if full else 0.0
-            blocked_by = None
-            if paused > 0 and paused >= quota_wait:
-                blocked_by = "pause"
-            elif full:
-                blocked_by = "quota"
+            next_free, why = self._wait_and_reason(window, now, 0, interactive=True)
+            blocked_by = why if paused > 0 or full else None
             return QuotaUsage(
                 account=account,
                 max_calls=self.max_calls,
@@ -614,7 +610,7 @@ class LocalLimiter:
                     Priority.INTERACTIVE: interactive,
                     Priority.BATCH: len(window.waiters) - interactive,
                 },
-                next_free_in=self._wait_for(window, now, 0, interactive=True),
+                next_free_in=next_free,
                 paused_for=paused,
                 blocked_by=blocked_by,
                 reserve=self.reserve,
