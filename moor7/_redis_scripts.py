@@ -442,19 +442,18 @@ for i = 1, #expired, 2 do
   local frees = tonumber(expired[i + 1]) + period
   local batch = string.sub(expired[i], 1, 2) == 'b:'
   if frees > now then
-    lapsed[#lapsed + 1] = {frees, true, batch}
+    lapsed[#lapsed + 1] = {frees, batch}
   elseif batch then
     lapsed_batch_gone = lapsed_batch_gone + 1
   end
 end
--- Each held slot that frees at a known time: {when, orphan's, batch's}.
+-- Each held slot that frees at a known time: {when, orphan's}.
 local held = {}
 local d = redis.call('ZRANGE', done, 0, max_calls - 1, 'WITHSCORES')
 for i = 1, #d, 2 do
-  local orphan = redis.call('ZSCORE', orphans, d[i]) ~= false
-  held[#held + 1] = {tonumber(d[i + 1]), orphan, string.sub(d[i], 1, 2) == 'b:'}
+  held[#held + 1] = {tonumber(d[i + 1]), redis.call('ZSCORE', orphans, d[i]) ~= false}
 end
-for _, slot in ipairs(lapsed) do held[#held + 1] = slot end
+for _, slot in ipairs(lapsed) do held[#held + 1] = {slot[1], true} end
 table.sort(held, function(a, b) return a[1] < b[1] end)
 local frees = {}
 for i, slot in ipairs(held) do
@@ -468,7 +467,7 @@ if recovering then recovery_cap = seeded end
 local batch_held, batch_done = batch_slots()
 batch_held = batch_held - lapsed_batch_gone
 for _, slot in ipairs(lapsed) do
-  if slot[3] then batch_done[#batch_done + 1] = slot[1] end
+  if slot[2] then batch_done[#batch_done + 1] = slot[1] end
 end
 table.sort(batch_done)
 local batch_frees = {}
